@@ -1,0 +1,65 @@
+/**
+ * Credentials must never reach a log line. Two kinds are recognised: fields whose name says they
+ * hold a secret, and URLs that carry one (user info, secret-looking query parameters, and the
+ * token path segments of Slack, Discord, Teams and generic webhook URLs).
+ */
+const SECRET_KEY = /(pass(word)?|secret|token|authorization|bearer|api[-_]?key|credential|private[-_]?key|cookie)/i;
+const SECRET_QUERY = /^(access_token|token|key|api[-_]?key|secret|password|pass|sig|signature|code|auth)$/i;
+const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*):\/\/[^\s"'<>]+/gi;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
+
+export const REDACTED = "***";
+
+/** Path prefixes after which every segment is a credential. */
+const TOKEN_PATHS: Array<{ host: RegExp; keep: number }> = [
+  { host: /(^|\.)hooks\.slack\.com$/i, keep: 1 }, // /services/T…/B…/secret
+  { host: /(^|\.)discord(app)?\.com$/i, keep: 3 }, // /api/webhooks/<id>/<token>
+  { host: /(^|\.)webhook\.office\.com$/i, keep: 1 }, // /webhookb2/…
+  { host: /(^|\.)logic\.azure\.com$/i, keep: 99 }, // workflow URLs carry sig= in the query
+];
+
+export function redactUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return raw;
+  }
+  // shoutrrr-style URLs (slack://token@channel, teams://group@tenant/…) put secrets in user info.
+  if (url.username) url.username = REDACTED;
+  if (url.password) url.password = REDACTED;
+  for (const key of [...url.searchParams.keys()]) {
+    if (SECRET_QUERY.test(key) || SECRET_KEY.test(key)) url.searchParams.set(key, REDACTED);
+  }
+  const rule = TOKEN_PATHS.find((r) => r.host.test(url.hostname));
+  if (rule) {
+    const segments = url.pathname.split("/");
+    // segments[0] is "" (leading slash); keep the first `keep` real segments.
+    url.pathname = segments.map((s, i) => (i === 0 || i <= rule.keep || s === "" ? s : REDACTED)).join("/");
+  }
+  let out = url.toString();
+  if (!raw.endsWith("/") && out.endsWith("/") && url.pathname === "/") out = out.slice(0, -1);
+  return out.replaceAll(encodeURIComponent(REDACTED), REDACTED);
+}
+
+export function redactText(text: string): string {
+  return text.replace(URL_IN_TEXT, (m) => redactUrl(m)).replace(BEARER, (_m, kind: string) => `${kind} ${REDACTED}`);
+}
+
+/** Deep copy of `value` with secrets replaced. Cycles are cut, errors become their message. */
+export function redactValue(value: unknown, key = "", seen = new WeakSet<object>()): unknown {
+  if (typeof value === "string") return key && SECRET_KEY.test(key) ? REDACTED : redactText(value);
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return { message: redactText(value.message), ...(code !== undefined ? { code } : {}) };
+  }
+  if (seen.has(value)) return "[cycle]";
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, key, seen));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null && v !== "" ? REDACTED : redactValue(v, k, seen);
+  }
+  return out;
+}

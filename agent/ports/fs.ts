@@ -1,0 +1,11 @@
+/** File-system access for state and configuration, so tests can point it anywhere. */
+export interface Fs {
+  readFile(path: string): Promise<string>;
+  /** Writes via a temporary file, fsync and rename: a reader sees the old or the new content. */
+  writeFileAtomic(path: string, data: string, mode?: number): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  /** File names (not paths) in a directory; [] when it does not exist. */
+  list(dir: string): Promise<string[]>;
+  /** Permission bits of a file (e.g. 0o600). */
+  mode(path: string): Promise<number>;
+}

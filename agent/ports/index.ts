@@ -1,0 +1,6 @@
+export * from "./clock";
+export * from "./errors";
+export * from "./fake-clock";
+export * from "./fs";
+export * from "./host";
+export * from "./notifier";
