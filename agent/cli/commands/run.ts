@@ -1,0 +1,48 @@
+import { Command } from "commander";
+import { hostname } from "node:os";
+import type { LoadedConfig } from "../../config";
+import { LinuxHost, nodeFs } from "../../host";
+import { ExitCode, ExitError, systemClock, type Fs } from "../../ports";
+import { loadFromCommand, withConfigOptions } from "../config-options";
+import type { CliContext } from "../context";
+
+/**
+ * A credential file that others can read is a leaked credential: refuse to start (exit 78)
+ * rather than run with it, as DESIGN.md's security section asks.
+ */
+export async function checkCredentialFile(fs: Fs, path: string, key: string): Promise<void> {
+  if (!path || !(await fs.exists(path))) return;
+  const mode = await fs.mode(path);
+  if (mode & 0o004) {
+    throw new ExitError(ExitCode.config, "credentials-readable", `${key}: ${path} is readable by every user (mode ${mode.toString(8).padStart(4, "0")}); run chmod 600 ${path}`);
+  }
+}
+
+export function runCommand(ctx: CliContext): Command {
+  const cmd = new Command("run").description("run the agent (the systemd unit's ExecStart)");
+  withConfigOptions(cmd);
+  cmd.action(async () => {
+    const loaded: LoadedConfig = await loadFromCommand(cmd, ctx);
+    const s = loaded.settings;
+    const log = ctx.log.reconfigure({ format: s.logFormat, level: s.logLevel });
+    await checkCredentialFile(nodeFs, s.kubeconfig, "kubeconfig");
+    await checkCredentialFile(nodeFs, s.nodeKubeconfig, "nodeKubeconfig");
+    const host = new LinuxHost({ rebootCommand: s.rebootCommand, env: ctx.env });
+    const nodeName = s.nodeName || hostname();
+    let bootId = "unknown";
+    try {
+      bootId = await host.bootId();
+    } catch (e) {
+      throw new ExitError(ExitCode.unavailable, "boot-id-unavailable", `cannot read the boot id: ${(e as Error).message}`);
+    }
+    const started = systemClock.monotonic();
+    log.notice("sluice ready", { node: nodeName, group: s.group, bootId, startupMs: Math.round(started) });
+    await host.notifyReady();
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) return resolve();
+      ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    log.notice("sluice stopping", { reason: String(ctx.signal.reason ?? "signal") });
+  });
+  return cmd;
+}

@@ -1,0 +1,90 @@
+/**
+ * The entry point. It is the only place that picks real implementations and turns outcomes into
+ * exit codes; everything below it returns or throws. Runs only when it is the main module (or
+ * the bundled single executable), so tests import main() and call it with their own context.
+ */
+import { Command, CommanderError } from "commander";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "../log";
+import { ExitCode, ExitError, errorMessage } from "../ports";
+import { checkConfigCommand } from "./commands/check-config";
+import { runCommand } from "./commands/run";
+import { versionCommand } from "./commands/version";
+import type { CliContext } from "./context";
+import { VERSION, versionInfo } from "./version";
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("sluice")
+    .description("Reboots Kubernetes nodes on Flatcar Container Linux for OS updates, a few at a time, drained, inside the maintenance window.")
+    .version(`sluice ${VERSION} (node ${versionInfo().node} ${process.arch})`, "-V, --version")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
+    .showHelpAfterError("(run sluice --help for usage)");
+  for (const cmd of [runCommand(ctx), checkConfigCommand(ctx), versionCommand(ctx)]) {
+    program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) }));
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit(). */
+export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv as string[], { from: "user" });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0 by design.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof ExitError) {
+      ctx.log.error(err.message, { code: err.code });
+      return err.exitCode;
+    }
+    ctx.log.error(`internal error: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
+    return ExitCode.internal;
+  }
+}
+
+function realContext(): CliContext {
+  const controller = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.on(sig, () => controller.abort(sig));
+  }
+  return {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    log: createLogger(process.env),
+    signal: controller.signal,
+  };
+}
+
+function isMainModule(): boolean {
+  // In the single executable and the bundle there is no other entry: always main.
+  if (typeof __SLUICE_BUNDLED__ !== "undefined") return true;
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+declare const __SLUICE_BUNDLED__: boolean | undefined;
+
+if (isMainModule()) {
+  const ctx = realContext();
+  main(process.argv.slice(2), ctx).then(
+    (code) => {
+      process.exitCode = code;
+      // Handles (watches, timers) may remain after a clean stop; do not wait for them.
+      if (ctx.signal.aborted) setImmediate(() => process.exit(code));
+    },
+    (err: unknown) => {
+      process.stderr.write(`sluice: ${errorMessage(err)}\n`);
+      process.exitCode = ExitCode.internal;
+    },
+  );
+}

@@ -1,0 +1,27 @@
+/** Edit distance, for "did you mean" hints on mistyped keys. */
+export function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The closest candidate, compared case-insensitively and without - and _, if it is close enough. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
+  const w = norm(word);
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = levenshtein(w, norm(c));
+    if (!best || d < best.d) best = { c, d };
+  }
+  if (!best) return undefined;
+  return best.d <= Math.max(2, Math.floor(word.length / 4)) ? best.c : undefined;
+}

@@ -1,0 +1,222 @@
+/**
+ * Parsers for configuration values. Each takes what YAML, an environment variable or a flag
+ * gave (strings from env and flags, anything from YAML) and returns the typed value, or throws
+ * Invalid with a sentence saying what is allowed: the loader adds file, key and value.
+ */
+import { IANAZone } from "luxon";
+import { parseGoDuration } from "./duration";
+
+export class Invalid extends Error {
+  constructor(readonly allowed: string) {
+    super(allowed);
+  }
+}
+
+export type Parser<T> = (raw: unknown) => T;
+
+function scalarText(raw: unknown, allowed: string): string {
+  if (typeof raw === "string") return raw.trim();
+  if (typeof raw === "number" || typeof raw === "boolean") return String(raw);
+  throw new Invalid(allowed);
+}
+
+export const str =
+  (allowed = "a string"): Parser<string> =>
+  (raw) => {
+    if (raw === null || raw === undefined) return "";
+    return scalarText(raw, allowed);
+  };
+
+export const bool: Parser<boolean> = (raw) => {
+  const allowed = "true or false";
+  if (typeof raw === "boolean") return raw;
+  const t = scalarText(raw, allowed).toLowerCase();
+  if (["true", "1", "yes", "on"].includes(t)) return true;
+  if (["false", "0", "no", "off"].includes(t)) return false;
+  throw new Invalid(allowed);
+};
+
+export const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const allowed = `a whole number from ${min} to ${max}`;
+    const t = scalarText(raw, allowed);
+    if (!/^[+-]?\d+$/.test(t)) throw new Invalid(allowed);
+    const n = Number(t);
+    if (n < min || n > max) throw new Invalid(allowed);
+    return n;
+  };
+
+/** A Go duration in milliseconds, at least `minMs`. */
+export const duration =
+  (minMs = 0): Parser<number> =>
+  (raw) => {
+    const allowed = `a duration in Go syntax such as 90s, 5m or 1h30m${minMs > 0 ? `, at least ${minMs / 1000}s` : ", not negative"}`;
+    // kured also takes a bare number of seconds for some durations; a bare 0 is always fine.
+    const t = scalarText(raw, allowed);
+    const ms = parseGoDuration(t);
+    if (ms === null || ms < minMs || (ms < 0 && minMs >= 0)) throw new Invalid(allowed);
+    return ms;
+  };
+
+export const oneOf =
+  <T extends string>(choices: readonly T[]): Parser<T> =>
+  (raw) => {
+    const allowed = `one of ${choices.join(", ")}`;
+    const t = scalarText(raw, allowed).toLowerCase();
+    const hit = choices.find((c) => c.toLowerCase() === t);
+    if (!hit) throw new Invalid(allowed);
+    return hit;
+  };
+
+/** A list: a YAML sequence, or a comma-separated string (env, flags, kured's Helm chart). */
+export const list =
+  <T>(item: Parser<T>, allowedItem: string): Parser<T[]> =>
+  (raw) => {
+    if (raw === null || raw === undefined || raw === "") return [];
+    const parts = Array.isArray(raw) ? raw : scalarText(raw, `a list of ${allowedItem}`).split(",").map((s) => s.trim()).filter(Boolean);
+    return parts.map((p) => {
+      try {
+        return item(p);
+      } catch (e) {
+        if (e instanceof Invalid) throw new Invalid(`a list of ${allowedItem} (item ${JSON.stringify(p)} is not)`);
+        throw e;
+      }
+    });
+  };
+
+/**
+ * A time of day in seconds since midnight, in the formats kured accepts: 8, 15, 3pm, 03pm,
+ * 3:04pm, 15:04, 15:04:05. "24:00" is accepted as the end of the day.
+ */
+export const timeOfDay: Parser<number> = (raw) => {
+  const allowed = "a time of day such as 8, 15, 3pm, 3:30pm, 15:04 or 15:04:05 (0:00 to 24:00)";
+  const t = scalarText(raw, allowed).toLowerCase().replace(/\s+/g, "");
+  const m = /^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?(am|pm)?$/.exec(t);
+  if (!m) throw new Invalid(allowed);
+  let h = Number(m[1]);
+  const min = m[2] === undefined ? 0 : Number(m[2]);
+  const sec = m[3] === undefined ? 0 : Number(m[3]);
+  const ampm = m[4];
+  if (ampm) {
+    if (h < 1 || h > 12 || m[3] !== undefined) throw new Invalid(allowed);
+    h = (h % 12) + (ampm === "pm" ? 12 : 0);
+  }
+  if (min > 59 || sec > 59 || h > 24 || (h === 24 && (min > 0 || sec > 0))) throw new Invalid(allowed);
+  return h * 3600 + min * 60 + sec;
+};
+
+const DAY_NAMES: Record<string, number> = {};
+["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"].forEach((name, i) => {
+  DAY_NAMES[name] = i;
+  DAY_NAMES[name.slice(0, 3)] = i;
+  DAY_NAMES[name.slice(0, 2)] = i;
+});
+
+/** A weekday as kured reads it: su, sun, sunday (any case) or 0-6 with 0 = Sunday. */
+export const weekday: Parser<number> = (raw) => {
+  const allowed = "a day: su, sun, sunday … sa, sat, saturday, or 0-6 (0 = Sunday)";
+  const t = scalarText(raw, allowed).toLowerCase();
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    if (n <= 6) return n;
+    throw new Invalid(allowed);
+  }
+  const d = DAY_NAMES[t];
+  if (d === undefined) throw new Invalid(allowed);
+  return d;
+};
+
+export const weekdays: Parser<number[]> = (raw) => {
+  const days = list(weekday, "days (su, mon, tuesday, 0-6…)")(raw);
+  return [...new Set(days)].sort((a, b) => a - b);
+};
+
+export const timeZone: Parser<string> = (raw) => {
+  const allowed = "an IANA time zone such as UTC, Europe/Berlin or America/New_York, or Local";
+  const t = scalarText(raw, allowed);
+  if (t === "Local" || t === "local") return "local";
+  if (!IANAZone.isValidZone(t)) throw new Invalid(allowed);
+  return t;
+};
+
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** A node label as kured takes it: key=value (a Kubernetes label name and value). */
+export const label: Parser<string> = (raw) => {
+  const allowed = "a label key=value, with a Kubernetes label name (optionally prefix/) and a value of at most 63 characters";
+  const t = scalarText(raw, allowed);
+  const eq = t.indexOf("=");
+  if (eq <= 0) throw new Invalid(allowed);
+  const key = t.slice(0, eq);
+  const value = t.slice(eq + 1);
+  if (!LABEL_NAME.test(key) || key.split("/").pop()!.length > 63 || !LABEL_VALUE.test(value)) throw new Invalid(allowed);
+  return `${key}=${value}`;
+};
+
+/** A label selector in kubectl syntax: a=b, a!=b, a in (x,y), !a, a. Checked loosely for shape. */
+export const selector: Parser<string> = (raw) => {
+  const allowed = "a Kubernetes label selector such as app=web, tier in (db,cache), !batch";
+  const t = scalarText(raw, allowed);
+  if (t === "") return "";
+  const requirement = /^\s*(!?\s*[A-Za-z0-9./_-]+|[A-Za-z0-9./_-]+\s*(==?|!=)\s*[A-Za-z0-9._-]*|[A-Za-z0-9./_-]+\s+(in|notin)\s+\([A-Za-z0-9._,\s-]*\))\s*$/;
+  // Split on commas outside parentheses.
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of t) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  parts.push(cur);
+  if (depth !== 0 || parts.some((p) => !requirement.test(p))) throw new Invalid(allowed);
+  return t;
+};
+
+export const url =
+  (protocols: readonly string[] | null): Parser<string> =>
+  (raw) => {
+    const allowed = protocols ? `a URL starting with ${protocols.map((p) => `${p}://`).join(" or ")}` : "a URL such as https://hooks.example.com/…";
+    const t = scalarText(raw, allowed);
+    if (t === "") return "";
+    let u: URL;
+    try {
+      u = new URL(t);
+    } catch {
+      throw new Invalid(allowed);
+    }
+    if (protocols && !protocols.includes(u.protocol.replace(/:$/, ""))) throw new Invalid(allowed);
+    return t;
+  };
+
+export const regexp: Parser<string> = (raw) => {
+  const allowed = "a regular expression (RE2 syntax as in kured; JavaScript flavour here)";
+  const t = scalarText(raw, allowed);
+  try {
+    new RegExp(t);
+  } catch {
+    throw new Invalid(allowed);
+  }
+  return t;
+};
+
+/** A command as argv. kured splits its string form on spaces; a YAML list is taken as is. */
+export const command: Parser<string[]> = (raw) => {
+  const allowed = "a command: a string split on spaces, or a list of arguments";
+  if (raw === null || raw === undefined || raw === "") return [];
+  if (Array.isArray(raw)) return raw.map((a) => scalarText(a, allowed));
+  return scalarText(raw, allowed).split(/\s+/).filter(Boolean);
+};
+
+export const absolutePath: Parser<string> = (raw) => {
+  const allowed = "an absolute path";
+  const t = scalarText(raw, allowed);
+  if (t === "") return "";
+  if (!t.startsWith("/")) throw new Invalid(allowed);
+  return t;
+};

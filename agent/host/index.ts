@@ -1,0 +1,4 @@
+export * from "./fs";
+export * from "./host";
+export * from "./os-release";
+export * from "./run";
