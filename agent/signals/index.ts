@@ -1,0 +1,16 @@
+export { createRebootSignals, type NeedListener, type RebootSignals, type SignalsDeps } from "./signals";
+export { connectBus, systemBusAddress, DEFAULT_SYSTEM_BUS_ADDRESS, type BusConnector } from "./dbus";
+export {
+  backoffDelay,
+  combineNeed,
+  enabledSources,
+  engineNeedsReboot,
+  interpretSentinelExit,
+  judgeStatusSignal,
+  needChanged,
+  parseEngineStatus,
+  splitSentinelCommand,
+  UpdateStatus,
+  type EngineStatus,
+} from "./decide";
+export * from "./types";
