@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from "chokidar";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Logger } from "../log";
 import type { Clock } from "../ports";
 import { errorMessage } from "../ports";
@@ -97,6 +97,14 @@ export class SentinelFileSource implements Source {
     this.watcher = watcher;
     watcher.on("all", (event, p) => {
       this.deps.log.debug("sentinel watch event", { event, path: p });
+      void this.look();
+    });
+    // chokidar's own events are deduplicated: create/remove cycles a few tens of ms apart lose
+    // their second unlink (seen with chokidar 5.0.0). The raw inotify events of the directory
+    // watch are not, so they trigger a look as well; the entry name filters out the neighbours.
+    watcher.on("raw", (event, name) => {
+      if (name !== point.child && name !== basename(point.dir)) return;
+      this.deps.log.debug("sentinel watch event", { event, path: name, raw: true });
       void this.look();
     });
     watcher.on("error", (err) => {
