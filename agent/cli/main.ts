@@ -56,7 +56,8 @@ function realContext(): CliContext {
     env: process.env,
     stdout: process.stdout,
     stderr: process.stderr,
-    log: createLogger(process.env),
+    // Diagnostics of commands go to stderr so that --json output on stdout stays parseable.
+    log: createLogger(process.env, { sink: process.stderr }),
     signal: controller.signal,
   };
 }

@@ -65,7 +65,7 @@ export const SCHEMA = {
   forceReboot: key(v.bool, false, "Reboot even if the drain failed or timed out."),
 
   // --- blockers
-  blockingPodSelector: key(v.list(v.selector, "label selectors"), [] as string[], "Do not reboot while pods on this node match any of these selectors."),
+  blockingPodSelector: key(v.list(v.selector, "label selectors", true), [] as string[], "Do not reboot while pods on this node match any of these selectors (a YAML list; from env or a flag, one selector)."),
   prometheusUrl: key(v.url(["http", "https"]), "", "Prometheus to ask for firing alerts; empty disables the check."),
   alertFilterRegexp: key(v.regexp, "", "Alert names matching this are ignored (or, with alertFilterMatchOnly, the only ones considered)."),
   alertFilterMatchOnly: key(v.bool, false, "Consider only alerts matching alertFilterRegexp."),

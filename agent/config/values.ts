@@ -69,12 +69,16 @@ export const oneOf =
     return hit;
   };
 
-/** A list: a YAML sequence, or a comma-separated string (env, flags, kured's Helm chart). */
+/**
+ * A list: a YAML sequence, or a comma-separated string (env, flags). With `wholeString`, a string
+ * is one item: a label selector contains commas itself, as kured's repeated selector flag does.
+ */
 export const list =
-  <T>(item: Parser<T>, allowedItem: string): Parser<T[]> =>
+  <T>(item: Parser<T>, allowedItem: string, wholeString = false): Parser<T[]> =>
   (raw) => {
     if (raw === null || raw === undefined || raw === "") return [];
-    const parts = Array.isArray(raw) ? raw : scalarText(raw, `a list of ${allowedItem}`).split(",").map((s) => s.trim()).filter(Boolean);
+    const text = Array.isArray(raw) ? "" : scalarText(raw, `a list of ${allowedItem}`);
+    const parts = Array.isArray(raw) ? raw : wholeString ? [text] : text.split(",").map((s) => s.trim()).filter(Boolean);
     return parts.map((p) => {
       try {
         return item(p);

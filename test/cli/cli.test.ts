@@ -1,0 +1,87 @@
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { CliContext } from "../../agent/cli/context";
+import { main } from "../../agent/cli/main";
+import { Logger } from "../../agent/log";
+import { Capture, tempDir } from "../helpers/tmp";
+
+const KURED_VALUES = new URL("../../../shared/fixtures/kured-values.yaml", import.meta.url).pathname;
+
+function context(env: Record<string, string> = {}) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const controller = new AbortController();
+  const ctx: CliContext = { env, stdout, stderr, log: new Logger({ sink: stderr, journald: true }), signal: controller.signal };
+  return { ctx, stdout, stderr, controller };
+}
+
+describe("sluice CLI", () => {
+  it("--help lists the commands and exits 0", async () => {
+    const { ctx, stdout } = context();
+    expect(await main(["--help"], ctx)).toBe(0);
+    for (const cmd of ["run", "check-config", "version"]) expect(stdout.text).toContain(cmd);
+  });
+
+  it("version prints version, commit, Node version and architecture", async () => {
+    const { ctx, stdout } = context();
+    expect(await main(["version", "--json"], ctx)).toBe(0);
+    const v = JSON.parse(stdout.text);
+    expect(v).toEqual({ version: expect.any(String), commit: expect.any(String), node: process.version, arch: process.arch, platform: "linux" });
+  });
+
+  it("a usage error exits 64", async () => {
+    const { ctx, stderr } = context();
+    expect(await main(["reboot-everything"], ctx)).toBe(64);
+    expect(stderr.text).toContain("unknown command 'reboot-everything'");
+    expect(await main(["check-config", "--no-such-flag"], context().ctx)).toBe(64);
+  });
+
+  it("check-config prints every effective value with its origin", async () => {
+    const { ctx, stdout } = context({ SLUICE_CONCURRENCY: "2" });
+    expect(await main(["check-config", "--config", KURED_VALUES, "--config-dir", "/nonexistent", "--group", "zone-a", "--json"], ctx)).toBe(0);
+    const out = JSON.parse(stdout.text);
+    expect(out.settings.lockTtl).toEqual({ value: 1_800_000, origin: `file ${KURED_VALUES}:20` });
+    expect(out.settings.concurrency).toEqual({ value: 2, origin: "env SLUICE_CONCURRENCY" });
+    expect(out.settings.group).toEqual({ value: "zone-a", origin: "flag --group" });
+    expect(out.settings.period).toEqual({ value: 60_000, origin: "default" });
+    expect(out.windows).toEqual(["Mon,Tue,Wed,Thu 08:00-15:00 UTC"]);
+  });
+
+  it("check-config in text names the windows and the file", async () => {
+    const { ctx, stdout } = context();
+    expect(await main(["check-config", "-c", KURED_VALUES, "--config-dir", "/nonexistent"], ctx)).toBe(0);
+    expect(stdout.text).toContain(`configuration is valid (files: ${KURED_VALUES})`);
+    expect(stdout.text).toMatch(/lockReleaseDelay\s+5m\s+file /);
+    expect(stdout.text).toContain("reboot windows: Mon,Tue,Wed,Thu 08:00-15:00 UTC");
+  });
+
+  it("a bad value exits 78 with the message on the error priority", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "c.yaml"), "concurrency: none\n");
+    const { ctx, stderr } = context();
+    expect(await main(["check-config", "-c", join(dir, "c.yaml")], ctx)).toBe(78);
+    expect(stderr.lines).toEqual([`<3>${dir}/c.yaml:1: concurrency: "none" is not valid: expected a whole number from 1 to 10000 code=config-invalid`]);
+  });
+
+  it("run loads the configuration, says it is ready, and stops cleanly with 0 on SIGTERM", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "c.yaml"), `kubeconfig: ${dir}/kubeconfig\n`);
+    const { ctx, stdout, controller } = context({ JOURNAL_STREAM: "1:2" });
+    const done = main(["run", "-c", join(dir, "c.yaml"), "--node-name", "node-a"], ctx);
+    await expect.poll(() => stdout.text, { timeout: 5000 }).toContain("sluice ready");
+    controller.abort("SIGTERM");
+    expect(await done).toBe(0);
+    expect(stdout.lines[0]).toMatch(/^<5>sluice ready node=node-a group=default bootId=[0-9a-f-]{36} /);
+    expect(stdout.lines.at(-1)).toBe("<5>sluice stopping reason=SIGTERM");
+  });
+
+  it("run refuses a world-readable kubeconfig with 78", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "kubeconfig"), "apiVersion: v1\n");
+    chmodSync(join(dir, "kubeconfig"), 0o644);
+    const { ctx, stderr } = context();
+    expect(await main(["run", "--config-dir", dir, "--kubeconfig", join(dir, "kubeconfig")], ctx)).toBe(78);
+    expect(stderr.text).toContain(`kubeconfig: ${dir}/kubeconfig is readable by every user (mode 0644); run chmod 600`);
+  });
+});
