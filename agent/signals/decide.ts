@@ -9,13 +9,14 @@ import type { RebootNeed, SignalsOptions, SourceName, SourceReport, UpdateEngine
 export const SOURCE_ORDER: readonly SourceName[] = ["sentinel-file", "sentinel-command", "update-engine"];
 
 /**
- * Which sources run. As in kured, a sentinel command replaces the sentinel file (kured's file
- * path always has a default, so "both set" means "the operator chose the command").
+ * Which sources run. Unlike kured, where a sentinel command replaces the file check, every
+ * configured source counts (agent/config documents it so): on Flatcar the file appears only when
+ * an update was installed, which is a reason to reboot whatever the command says.
  */
 export function enabledSources(options: Pick<SignalsOptions, "rebootSentinel" | "rebootSentinelCommand" | "updateEngine">): SourceName[] {
   const command = splitSentinelCommand(options.rebootSentinelCommand);
   const out: SourceName[] = [];
-  if (!command && options.rebootSentinel !== "") out.push("sentinel-file");
+  if (options.rebootSentinel !== "") out.push("sentinel-file");
   if (command) out.push("sentinel-command");
   if (options.updateEngine !== "off") out.push("update-engine");
   return out;

@@ -39,8 +39,8 @@ describe("splitSentinelCommand (kured's shlex split)", () => {
 describe("enabledSources", () => {
   it.each([
     [{ rebootSentinel: "/run/r", rebootSentinelCommand: null, updateEngine: "auto" }, ["sentinel-file", "update-engine"]],
-    // As in kured, a command replaces the file check.
-    [{ rebootSentinel: "/run/r", rebootSentinelCommand: "true", updateEngine: "off" }, ["sentinel-command"]],
+    // Unlike kured, a command does not replace the file: every source counts.
+    [{ rebootSentinel: "/run/r", rebootSentinelCommand: "true", updateEngine: "off" }, ["sentinel-file", "sentinel-command"]],
     [{ rebootSentinel: "", rebootSentinelCommand: [], updateEngine: "on" }, ["update-engine"]],
     [{ rebootSentinel: "/run/r", rebootSentinelCommand: "", updateEngine: "off" }, ["sentinel-file"]],
   ] as const)("%j -> %j", (opts, want) => {

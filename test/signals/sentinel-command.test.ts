@@ -30,7 +30,7 @@ describe("sentinel command", () => {
   async function start(command: string | string[], host: Pick<Host, "run">, clock = new FakeClock()) {
     const { log, records } = captureLogger();
     const signals = createRebootSignals(
-      { ...defaultSignalsOptions, rebootSentinelCommand: command, periodMs: 60_000, sentinelCommandTimeoutMs: 5_000, updateEngine: "off" },
+      { ...defaultSignalsOptions, rebootSentinel: "", rebootSentinelCommand: command, periodMs: 60_000, sentinelCommandTimeoutMs: 5_000, updateEngine: "off" },
       { clock, log, host },
     );
     const ac = new AbortController();
@@ -52,7 +52,6 @@ describe("sentinel command", () => {
     await clock.advance(60_000);
     expect(host.calls).toHaveLength(3);
     expect(signals.current()).toMatchObject({ needed: true, reasons: [{ source: "sentinel-command", needed: true, detail: expect.stringContaining("exit 0") }] });
-    // The file source is off: kured's rule, the command replaces it.
     expect(signals.status().sources.map((s) => s.source)).toEqual(["sentinel-command"]);
   });
 
