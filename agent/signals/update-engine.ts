@@ -80,7 +80,13 @@ export class UpdateEngineSource implements Source {
     const conn = (this.deps.connect ?? bus.connectBus)(this.deps.busAddress);
     conn.on("error", () => {}); // reported through whenConnected/whenClosed; an unheard 'error' would crash the process
     const closed = bus.whenClosed(conn);
-    const aborted = new Promise<string>((resolve) => signal.addEventListener("abort", () => resolve("stopping"), { once: true }));
+    // Removed in finally: a host without a bus reconnects forever, and listeners left on the
+    // long-lived signal would pile up (and trip Node's MaxListeners warning).
+    let onAbort = () => {};
+    const aborted = new Promise<string>((resolve) => {
+      onAbort = () => resolve("stopping");
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
     try {
       await bus.whenConnected(conn, clock, this.timeoutMs);
       this.conn = conn;
@@ -99,6 +105,7 @@ export class UpdateEngineSource implements Source {
         this.unavailable(new Error(`lost the system bus: ${why}`));
       }
     } finally {
+      signal.removeEventListener("abort", onAbort);
       this.conn = null;
       this.owner = undefined;
       conn.disconnect();

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../agent/ports";
 import { createRebootSignals, defaultSignalsOptions, systemBusAddress, type RebootNeed, type RebootSignals, type UpdateEngineMode } from "../../agent/signals";
@@ -151,6 +152,19 @@ describe.skipIf(!hasDbusDaemon)("update_engine over D-Bus", () => {
     expect(records().filter((r) => r.level === "info" && String(r.msg).startsWith("no system bus"))).toHaveLength(1);
     expect(records().filter((r) => r.level === "warning" || r.level === "error")).toHaveLength(0);
     expect(signals.current().needed).toBe(false);
+  });
+
+  it("retrying for long leaves no listeners behind on the start signal", async () => {
+    const { log } = captureLogger();
+    const signals = createRebootSignals(
+      { ...defaultSignalsOptions, rebootSentinel: "", updateEngine: "on" },
+      { clock: systemClock, log, busAddress: "unix:path=/nonexistent/bus", dbusRetry: { initialMs: 1, maxMs: 2 } },
+    );
+    const ac = new AbortController();
+    running.push({ ac, signals });
+    await signals.start(ac.signal);
+    await new Promise((r) => setTimeout(r, 300)); // dozens of attempts
+    expect(getEventListeners(ac.signal, "abort").length).toBeLessThan(5);
   });
 
   it("on: no bus is an error in status, retried with backoff until it comes", async () => {
