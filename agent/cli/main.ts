@@ -10,6 +10,7 @@ import { createLogger } from "../log";
 import { ExitCode, ExitError, errorMessage } from "../ports";
 import { checkConfigCommand } from "./commands/check-config";
 import { runCommand } from "./commands/run";
+import { signalsCommand } from "./commands/signals";
 import { versionCommand } from "./commands/version";
 import type { CliContext } from "./context";
 import { VERSION, versionInfo } from "./version";
@@ -21,7 +22,7 @@ export function buildProgram(ctx: CliContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .showHelpAfterError("(run sluice --help for usage)");
-  for (const cmd of [runCommand(ctx), checkConfigCommand(ctx), versionCommand(ctx)]) {
+  for (const cmd of [runCommand(ctx), checkConfigCommand(ctx), signalsCommand(ctx), versionCommand(ctx)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) }));
   }
   return program;

@@ -52,6 +52,7 @@ export const SCHEMA = {
   // --- the need and the reboot
   rebootSentinel: key(v.absolutePath, "/var/run/reboot-required", "A file whose existence means a reboot is needed."),
   rebootSentinelCommand: key(v.command, [] as string[], "A command; exit 0 means a reboot is needed (replaces nothing: all sources are combined)."),
+  rebootSentinelCommandTimeout: key(v.duration(1000), 30_000, "Kill rebootSentinelCommand after this long and count the run as \"not needed\", with a warning."),
   updateEngine: key(v.oneOf(["auto", "on", "off"] as const), "auto", "Watch Flatcar's update_engine over D-Bus: auto (if present), on (required), off."),
   rebootCommand: key(v.command, ["systemctl", "reboot"], "Command that reboots the host."),
   rebootDelay: key(v.duration(), 0, "Wait this long after draining before rebooting."),

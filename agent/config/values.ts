@@ -5,6 +5,7 @@
  */
 import { IANAZone } from "luxon";
 import { parseGoDuration } from "./duration";
+import { splitShellWords } from "./shell-words";
 
 export class Invalid extends Error {
   constructor(readonly allowed: string) {
@@ -209,12 +210,14 @@ export const regexp: Parser<string> = (raw) => {
   return t;
 };
 
-/** A command as argv. kured splits its string form on spaces; a YAML list is taken as is. */
+/** A command as argv: a string split into words as kured does (shell quoting), or a YAML list. */
 export const command: Parser<string[]> = (raw) => {
-  const allowed = "a command: a string split on spaces, or a list of arguments";
+  const allowed = "a command: a string split into words as a shell would (quotes kept together), or a list of arguments";
   if (raw === null || raw === undefined || raw === "") return [];
   if (Array.isArray(raw)) return raw.map((a) => scalarText(a, allowed));
-  return scalarText(raw, allowed).split(/\s+/).filter(Boolean);
+  const words = splitShellWords(scalarText(raw, allowed));
+  if (words === null) throw new Invalid(`${allowed}; this one has an unterminated quote`);
+  return words;
 };
 
 export const absolutePath: Parser<string> = (raw) => {

@@ -14,51 +14,12 @@ export const SOURCE_ORDER: readonly SourceName[] = ["sentinel-file", "sentinel-c
  * an update was installed, which is a reason to reboot whatever the command says.
  */
 export function enabledSources(options: Pick<SignalsOptions, "rebootSentinel" | "rebootSentinelCommand" | "updateEngine">): SourceName[] {
-  const command = splitSentinelCommand(options.rebootSentinelCommand);
+  const command = options.rebootSentinelCommand?.length ? options.rebootSentinelCommand : null;
   const out: SourceName[] = [];
   if (options.rebootSentinel !== "") out.push("sentinel-file");
   if (command) out.push("sentinel-command");
   if (options.updateEngine !== "off") out.push("update-engine");
   return out;
-}
-
-/**
- * kured splits rebootSentinelCommand with google/shlex, so `sh -c "! needs-restarting -r"` is three
- * words: whitespace separates, single quotes keep everything, double quotes and backslash escape.
- * An argv array is taken as it is. null, "" and [] mean no command.
- */
-export function splitSentinelCommand(command: string | readonly string[] | null | undefined): string[] | null {
-  if (command === null || command === undefined) return null;
-  if (typeof command !== "string") return command.length > 0 ? [...command] : null;
-  const words: string[] = [];
-  let word: string | null = null;
-  let quote: "'" | '"' | null = null;
-  for (let i = 0; i < command.length; i++) {
-    const c = command[i]!;
-    if (quote === "'") {
-      if (c === "'") quote = null;
-      else word += c;
-    } else if (quote === '"') {
-      if (c === '"') quote = null;
-      else if (c === "\\" && i + 1 < command.length && '"\\$`'.includes(command[i + 1]!)) word += command[++i]!;
-      else word += c;
-    } else if (/\s/.test(c)) {
-      if (word !== null) words.push(word);
-      word = null;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      word ??= "";
-    } else if (c === "\\" && i + 1 < command.length) {
-      word = (word ?? "") + command[++i]!;
-    } else {
-      word = (word ?? "") + c;
-    }
-  }
-  if (quote) {
-    throw new SluiceError("signals.sentinel-command-unparsable", `rebootSentinelCommand has an unterminated ${quote} quote: ${command}`);
-  }
-  if (word !== null) words.push(word);
-  return words.length > 0 ? words : null;
 }
 
 export interface CommandVerdict {

@@ -9,7 +9,6 @@ export {
   judgeStatusSignal,
   needChanged,
   parseEngineStatus,
-  splitSentinelCommand,
   UpdateStatus,
   type EngineStatus,
 } from "./decide";

@@ -2,7 +2,7 @@ import type { Logger } from "../log";
 import type { Clock, Host } from "../ports";
 import { SluiceError } from "../ports";
 import { DEFAULT_SYSTEM_BUS_ADDRESS, type BusConnector } from "./dbus";
-import { combineNeed, enabledSources, needChanged, splitSentinelCommand } from "./decide";
+import { combineNeed, enabledSources, needChanged } from "./decide";
 import { SentinelCommandSource } from "./sentinel-command";
 import { SentinelFileSource } from "./sentinel-file";
 import type { RebootNeed, SignalsOptions, SignalsStatus, Source, SourceName, SourceReport } from "./types";
@@ -71,7 +71,7 @@ export function createRebootSignals(options: SignalsOptions, deps: SignalsDeps):
 
   const sources: Source[] = [];
   const names = enabledSources(options);
-  const argv = splitSentinelCommand(options.rebootSentinelCommand);
+  const argv = options.rebootSentinelCommand?.length ? options.rebootSentinelCommand : null;
   const sub = (name: SourceName) => ({ clock: deps.clock, log: log.child({ source: name }), onReport });
   for (const name of names) {
     if (name === "sentinel-file") sources.push(new SentinelFileSource(options.rebootSentinel, sub(name)));

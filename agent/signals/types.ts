@@ -44,7 +44,8 @@ export interface SignalsOptions {
   /** Path whose existence means "reboot needed". Empty string disables the file source. */
   rebootSentinel: string;
   /** kured semantics: a string is split on spaces. null or empty: no command. */
-  rebootSentinelCommand: string | readonly string[] | null;
+  /** argv, already split by agent/config (kured's shell-word rules); null or [] for none. */
+  rebootSentinelCommand: readonly string[] | null;
   /** How often the command runs and every source is looked at again (resync). */
   periodMs: number;
   sentinelCommandTimeoutMs: number;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatGoDuration, parseGoDuration } from "../../agent/config/duration";
 import { closest } from "../../agent/config/suggest";
-import { Invalid, label, selector, timeOfDay, weekday, weekdays } from "../../agent/config/values";
+import { Invalid, command, label, selector, timeOfDay, weekday, weekdays } from "../../agent/config/values";
 
 describe("kured time formats", () => {
   it.each([
@@ -89,4 +89,20 @@ describe("did you mean", () => {
     expect(closest("rebootday", keys)).toBe("rebootDays");
     expect(closest("image", keys)).toBeUndefined();
   });
+});
+
+describe("commands are split into words as kured splits them (shlex)", () => {
+  it.each([
+    ["", []],
+    ["/sbin/reboot-required -r", ["/sbin/reboot-required", "-r"]],
+    ["  test  -f   /run/x ", ["test", "-f", "/run/x"]],
+    ['sh -c "! needs-restarting --reboothint"', ["sh", "-c", "! needs-restarting --reboothint"]],
+    ["sh -c 'test -f \"/run/a b\"'", ["sh", "-c", 'test -f "/run/a b"']],
+    ['echo "a \\"q\\" b"', ["echo", 'a "q" b']],
+    ["a\\ b c", ["a b", "c"]],
+    ['x ""', ["x", ""]],
+    [["true", "with space"], ["true", "with space"]],
+  ] as const)("%j -> %j", (input, want) => expect(command(input)).toEqual(want));
+
+  it("refuses an unterminated quote", () => expect(() => command('sh -c "oops')).toThrow(/unterminated quote/));
 });

@@ -7,42 +7,18 @@ import {
   judgeStatusSignal,
   needChanged,
   parseEngineStatus,
-  splitSentinelCommand,
   type RebootNeed,
   type SourceReport,
 } from "../../agent/signals";
 import { engineAbsence } from "../../agent/signals/decide";
 
-describe("splitSentinelCommand (kured's shlex split)", () => {
-  it.each([
-    [null, null],
-    ["", null],
-    ["   ", null],
-    [[], null],
-    ["/sbin/reboot-required -r", ["/sbin/reboot-required", "-r"]],
-    ["  test  -f   /run/x ", ["test", "-f", "/run/x"]],
-    ['sh -c "! needs-restarting --reboothint"', ["sh", "-c", "! needs-restarting --reboothint"]],
-    ["sh -c 'test -f \"/run/a b\"'", ["sh", "-c", 'test -f "/run/a b"']],
-    ['echo "a \\"q\\" b"', ["echo", 'a "q" b']],
-    ["a\\ b c", ["a b", "c"]],
-    ['x ""', ["x", ""]],
-    [["true", "with space"], ["true", "with space"]],
-  ] as const)("%j -> %j", (input, want) => {
-    expect(splitSentinelCommand(input as string | string[] | null)).toEqual(want);
-  });
-
-  it("refuses an unterminated quote with a stable code", () => {
-    expect(() => splitSentinelCommand('sh -c "oops')).toThrow(expect.objectContaining({ code: "signals.sentinel-command-unparsable" }));
-  });
-});
-
 describe("enabledSources", () => {
   it.each([
     [{ rebootSentinel: "/run/r", rebootSentinelCommand: null, updateEngine: "auto" }, ["sentinel-file", "update-engine"]],
     // Unlike kured, a command does not replace the file: every source counts.
-    [{ rebootSentinel: "/run/r", rebootSentinelCommand: "true", updateEngine: "off" }, ["sentinel-file", "sentinel-command"]],
+    [{ rebootSentinel: "/run/r", rebootSentinelCommand: ["true"], updateEngine: "off" }, ["sentinel-file", "sentinel-command"]],
     [{ rebootSentinel: "", rebootSentinelCommand: [], updateEngine: "on" }, ["update-engine"]],
-    [{ rebootSentinel: "/run/r", rebootSentinelCommand: "", updateEngine: "off" }, ["sentinel-file"]],
+    [{ rebootSentinel: "/run/r", rebootSentinelCommand: [], updateEngine: "off" }, ["sentinel-file"]],
   ] as const)("%j -> %j", (opts, want) => {
     expect(enabledSources(opts)).toEqual(want);
   });

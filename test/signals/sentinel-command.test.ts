@@ -27,7 +27,7 @@ describe("sentinel command", () => {
     }
   });
 
-  async function start(command: string | string[], host: Pick<Host, "run">, clock = new FakeClock()) {
+  async function start(command: string[], host: Pick<Host, "run">, clock = new FakeClock()) {
     const { log, records } = captureLogger();
     const signals = createRebootSignals(
       { ...defaultSignalsOptions, rebootSentinel: "", rebootSentinelCommand: command, periodMs: 60_000, sentinelCommandTimeoutMs: 5_000, updateEngine: "off" },
@@ -39,9 +39,9 @@ describe("sentinel command", () => {
     return { signals, first, records, clock };
   }
 
-  it("runs at start with the timeout and the split argv, then every period", async () => {
+  it("runs at start with the timeout and the argv, then every period", async () => {
     const host = new ScriptedHost([{ exitCode: 1 }, { exitCode: 1 }, { exitCode: 0 }]);
-    const { signals, first, clock } = await start('sh -c "! needs-restarting --reboothint"', host);
+    const { signals, first, clock } = await start(["sh", "-c", "! needs-restarting --reboothint"], host);
     expect(first.needed).toBe(false);
     expect(host.calls[0]).toMatchObject({ argv: ["sh", "-c", "! needs-restarting --reboothint"], options: { timeoutMs: 5_000 } });
     await clock.advance(59_999);
@@ -92,13 +92,13 @@ describe("sentinel command", () => {
 
   it("runs a real command through LinuxHost: exit 0 is needed", async () => {
     const host = new LinuxHost({ rebootCommand: ["true"], env: process.env });
-    const { first } = await start("sh -c 'exit 0'", host);
+    const { first } = await start(["sh", "-c", "exit 0"], host);
     expect(first.needed).toBe(true);
   });
 
   it("refuses to start without a host runner", () => {
     expect(() =>
-      createRebootSignals({ ...defaultSignalsOptions, rebootSentinelCommand: "true", updateEngine: "off" }, { clock: new FakeClock(), log: captureLogger().log }),
+      createRebootSignals({ ...defaultSignalsOptions, rebootSentinelCommand: ["true"], updateEngine: "off" }, { clock: new FakeClock(), log: captureLogger().log }),
     ).toThrow(expect.objectContaining({ code: "signals.no-host" }));
   });
 });

@@ -4,7 +4,7 @@ import { describeWindow } from "../../window";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 
-const DURATION_KEYS = new Set<ConfigKey>(["period", "lockTtl", "lockReleaseDelay", "rebootDelay", "drainTimeout", "drainDelay"]);
+const DURATION_KEYS = new Set<ConfigKey>(["period", "rebootSentinelCommandTimeout", "lockTtl", "lockReleaseDelay", "rebootDelay", "drainTimeout", "drainDelay"]);
 
 function render(key: ConfigKey, value: unknown): string {
   if (DURATION_KEYS.has(key)) return formatGoDuration(value as number);

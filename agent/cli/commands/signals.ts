@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { LinuxHost } from "../../host";
 import { systemClock } from "../../ports";
-import { createRebootSignals, defaultSignalsOptions, systemBusAddress, type RebootNeed } from "../../signals";
+import { createRebootSignals, systemBusAddress, type RebootNeed } from "../../signals";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 
@@ -24,7 +24,7 @@ export function signalsCommand(ctx: CliContext): Command {
         rebootSentinel: s.rebootSentinel,
         rebootSentinelCommand: s.rebootSentinelCommand,
         periodMs: s.period,
-        sentinelCommandTimeoutMs: defaultSignalsOptions.sentinelCommandTimeoutMs,
+        sentinelCommandTimeoutMs: s.rebootSentinelCommandTimeout,
         updateEngine: s.updateEngine,
       },
       {
