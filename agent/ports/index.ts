@@ -4,3 +4,4 @@ export * from "./fake-clock";
 export * from "./fs";
 export * from "./host";
 export * from "./notifier";
+export * from "./events";
