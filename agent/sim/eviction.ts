@@ -16,9 +16,9 @@ export const evictionVersions = ["policy/v1", "policy/v1beta1"];
 
 const created: StatusBody = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 };
 
-export function decodeEviction(body: unknown, podName: string): Obj {
+export function decodeEviction(body: unknown, podName: string, versions = evictionVersions): Obj {
   const b = (body && typeof body === "object" ? body : {}) as Obj;
-  if (b.apiVersion !== undefined && !evictionVersions.includes(b.apiVersion)) {
+  if (b.apiVersion !== undefined && !versions.includes(b.apiVersion)) {
     const version = String(b.apiVersion).split("/").pop();
     throw badRequest(
       `Eviction in version "${version}" cannot be handled as a Eviction: no kind "Eviction" is registered for version "${b.apiVersion}" in scheme "pkg/api/legacyscheme/scheme.go:30"`,
@@ -29,8 +29,8 @@ export function decodeEviction(body: unknown, podName: string): Obj {
   return b;
 }
 
-export function evict(reg: Registry, t: Target, body: unknown): StatusBody {
-  const eviction = decodeEviction(body, t.name);
+export function evict(reg: Registry, t: Target, body: unknown, versions = evictionVersions): StatusBody {
+  const eviction = decodeEviction(body, t.name, versions);
   const pod = reg.store.get("/pods", `${t.namespace}/${t.name}`);
   if (!pod) throw notFound({ group: "", resource: "pods" }, t.name);
   const grace = eviction.deleteOptions?.gracePeriodSeconds as number | undefined;

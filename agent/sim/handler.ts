@@ -29,6 +29,8 @@ export interface HandlerDeps {
   /** Registers a token minted by the TokenRequest API. */
   addUser(user: SimUser): void;
   watchers: { open: number };
+  /** Answer as a server older than 1.22: no policy/v1 (Eviction or PDB), discovery says v1beta1. */
+  legacyPolicy: boolean;
 }
 
 interface Route {
@@ -80,12 +82,13 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
       return send(res, 200, segments[0] === "version" ? SERVER_VERSION : "ok");
     }
     if (segments[0] !== "api" && segments[0] !== "apis") throw resourceNotFound();
+    if (deps.legacyPolicy && segments[0] === "apis" && segments[1] === "policy" && segments[2] === "v1") throw resourceNotFound();
     const route = parseRoute(segments);
     if (route === "not-found") throw resourceNotFound();
     if ("discovery" in route) {
       const doc = segments.length === 1 && segments[0] === "api" ? apiVersions(deps.serverAddress()) : route.discovery;
       if (!doc) throw resourceNotFound();
-      return send(res, 200, doc);
+      return send(res, 200, deps.legacyPolicy ? legacyDiscovery(doc) : doc);
     }
     verb = verbOf(req.method ?? "GET", route, q);
     resourceLabel = route.subresource ? `${route.def.plural}/${route.subresource}` : route.def.plural;
@@ -124,7 +127,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
       case "list":
         return send(res, 200, reg.list(t, q));
       case "create":
-        if (t.subresource === "eviction") return send(res, 201, evict(reg, t, body));
+        if (t.subresource === "eviction") return send(res, 201, evict(reg, t, body, deps.legacyPolicy ? ["policy/v1beta1"] : undefined));
         if (t.subresource === "token") return send(res, 201, tokenRequest(t, body, deps));
         return send(res, 201, reg.create(t, body));
       case "update":
@@ -145,6 +148,19 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
     if (res.headersSent) return void res.end();
     send(res, e.code, e.body, e.headers);
   }
+}
+
+/** Discovery as 1.20 wrote it for the policy group and pods/eviction. */
+function legacyDiscovery(doc: Obj): Obj {
+  if (doc.kind === "APIGroup" && doc.name === "policy") {
+    const v1beta1 = { groupVersion: "policy/v1beta1", version: "v1beta1" };
+    return { ...doc, versions: [v1beta1], preferredVersion: v1beta1 };
+  }
+  if (doc.kind === "APIGroupList") return { ...doc, groups: doc.groups.map((g: Obj) => (g.name === "policy" ? legacyDiscovery({ kind: "APIGroup", ...g }) : g)).map(({ kind: _k, apiVersion: _a, ...g }: Obj) => g) };
+  if (doc.kind === "APIResourceList" && doc.groupVersion === "v1") {
+    return { ...doc, resources: doc.resources.map((r: Obj) => (r.name === "pods/eviction" ? { ...r, version: "v1beta1" } : r)) };
+  }
+  return doc;
 }
 
 function verbOf(method: string, r: Route, q: URLSearchParams): string {

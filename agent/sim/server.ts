@@ -34,6 +34,8 @@ export interface SimServerOptions {
   namespaces?: string[];
   log?: Logger;
   random?: () => number;
+  /** Serve policy as a pre-1.22 server did (no policy/v1): for testing clients' v1beta1 fallback. */
+  legacyPolicy?: boolean;
 }
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -75,6 +77,7 @@ export class SimServer {
         serverAddress: () => `127.0.0.1:${this.port}`,
         addUser: (u) => this.users.set(u.token, u),
         watchers: this.watchers,
+        legacyPolicy: options.legacyPolicy ?? false,
       });
     });
     // Watches are long-lived; node's default timeouts would cut them and the 2000-watcher bench.
@@ -125,7 +128,8 @@ export class SimServer {
     return stringify({
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "sluice-sim", cluster: { server: this.url } }],
+      // Plain HTTP on loopback; client-node refuses http:// unless TLS verification is off.
+      clusters: [{ name: "sluice-sim", cluster: { server: this.url, "insecure-skip-tls-verify": true } }],
       users: [{ name: user, user: { token } }],
       contexts: [{ name: "sluice-sim", context: { cluster: "sluice-sim", user } }],
       "current-context": "sluice-sim",

@@ -58,6 +58,8 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
     return s;
   };
   res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private" });
+  // Clients wait for the headers before they consider the watch open; do not hold them back.
+  res.flushHeaders();
   const abort = new AbortController();
   let closed = false;
   let unsubscribe = () => {};
