@@ -1,0 +1,191 @@
+/**
+ * What runs beside a real API server, simulated on the server's clock: kubelets (confirm graceful
+ * deletions after the grace period, reboot their host), a ReplicaSet-like controller (recreate
+ * evicted pods on another schedulable node, Ready after a delay), the disruption controller (PDB
+ * status from matching Ready pods) and the ServiceAccount controller (a `default` SA per namespace).
+ */
+import { randomUUID } from "node:crypto";
+import { isPodHealthy, pdbFigures } from "./pdb";
+import { selectorFromObject } from "./selectors";
+import type { SimServer } from "./server";
+import type { KObj, StoreEvent } from "./store";
+import { formatTime } from "./times";
+import { deepEqual } from "./equal";
+
+export interface SimClusterOptions {
+  /** From creation on a node to Ready (server clock). */
+  podReadyDelayMs?: number;
+  /** How long a simulated host reboot keeps its node NotReady. */
+  rebootMs?: number;
+}
+
+const PDBS = "policy/poddisruptionbudgets";
+
+export class SimCluster {
+  private readonly abort = new AbortController();
+  private readonly unsubscribe: (() => void)[] = [];
+  private pdbQueued = new Set<string>();
+  private readonly readyDelay: number;
+  private readonly rebootMs: number;
+
+  constructor(
+    private readonly server: SimServer,
+    options: SimClusterOptions = {},
+  ) {
+    this.readyDelay = options.podReadyDelayMs ?? 2000;
+    this.rebootMs = options.rebootMs ?? 10_000;
+    const store = server.store;
+    this.unsubscribe.push(store.subscribe("/pods", (ev) => this.onPod(ev)));
+    this.unsubscribe.push(store.subscribe(PDBS, (ev) => ev.type !== "DELETED" && this.queuePdbs(ev.obj.metadata.namespace)));
+    // Reactions run after the write that caused them, never inside it, so every watcher sees
+    // events in resourceVersion order.
+    this.unsubscribe.push(
+      store.subscribe("/namespaces", (ev) => {
+        const ns = ev.obj.metadata.name;
+        if (ev.type === "ADDED") queueMicrotask(() => this.server.store.get("/serviceaccounts", `${ns}/default`) || this.server.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: ns } }));
+      }),
+    );
+  }
+
+  stop(): void {
+    this.abort.abort();
+    for (const u of this.unsubscribe) u();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    this.server.clock.sleep(ms, this.abort.signal).then(fn, () => {});
+  }
+
+  /** A Ready node as a kubelet registers it (the node lifecycle controller then drops not-ready). */
+  addNode(name: string, labels: Record<string, string> = {}): KObj {
+    this.server.apply({ apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name, ...labels } } });
+    return this.setNodeReady(name, true);
+  }
+
+  /** Pods owned by a ReplicaSet-like controller, spread over the nodes, Ready at once. */
+  addWorkload(namespace: string, name: string, replicas: number, nodes: string[]): void {
+    this.server.ensureNamespace(namespace);
+    const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name, uid: randomUUID(), controller: true, blockOwnerDeletion: true };
+    for (let i = 0; i < replicas; i++) this.createPod(namespace, name, owner, nodes[i % nodes.length], true);
+  }
+
+  /** The host of `node` reboots: NotReady (and its pods not Ready) for rebootMs, then Ready with a new boot id. */
+  reboot(node: string, ms = this.rebootMs): void {
+    this.setNodeReady(node, false);
+    for (const p of this.podsOn(node)) this.setPodReady(p, false);
+    this.later(ms, () => {
+      this.setNodeReady(node, true);
+      for (const p of this.podsOn(node)) this.setPodReady(p, true);
+    });
+  }
+
+  private podsOn(node: string): KObj[] {
+    return this.server.store.list("/pods").filter((p) => p.spec?.nodeName === node && !p.metadata.deletionTimestamp);
+  }
+
+  setNodeReady(name: string, ready: boolean): KObj {
+    const cur = this.server.store.get("/nodes", name);
+    if (!cur) throw new Error(`sim: no node ${name}`);
+    const now = formatTime(this.server.clock.now());
+    const conditions = [{ type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady", lastHeartbeatTime: now, lastTransitionTime: now }];
+    const taints = (cur.spec?.taints ?? []).filter((t: any) => t.key !== "node.kubernetes.io/not-ready");
+    if (!ready) taints.push({ key: "node.kubernetes.io/not-ready", effect: "NoSchedule" });
+    const bootID = ready && cur.status?.nodeInfo?.bootID && cur.status?.conditions?.[0]?.status === "True" ? cur.status.nodeInfo.bootID : randomUUID();
+    const next = {
+      ...cur,
+      spec: { ...cur.spec, taints: taints.length ? taints : undefined },
+      status: { ...cur.status, conditions, nodeInfo: { ...(cur.status?.nodeInfo ?? {}), bootID: ready ? bootID : cur.status?.nodeInfo?.bootID ?? "" } },
+    };
+    if (!next.spec.taints) delete next.spec.taints;
+    return this.server.registry.writeInternal("/nodes", next);
+  }
+
+  private createPod(namespace: string, app: string, owner: Record<string, unknown>, node: string | undefined, readyNow: boolean): void {
+    const pod = this.server.apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { generateName: `${app}-`, namespace, labels: { app }, ownerReferences: [owner] },
+      spec: { nodeName: node, containers: [{ name: "app", image: "registry.k8s.io/pause:3.9" }] },
+    });
+    if (!node) return;
+    if (readyNow) this.setPodReady(pod, true);
+    else this.later(this.readyDelay, () => this.setPodReady(pod, true));
+  }
+
+  private setPodReady(pod: KObj, ready: boolean): void {
+    const cur = this.server.store.get("/pods", `${pod.metadata.namespace}/${pod.metadata.name}`);
+    if (!cur || cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp) return;
+    const now = formatTime(this.server.clock.now());
+    const s = ready ? "True" : "False";
+    this.server.registry.writeInternal("/pods", {
+      ...cur,
+      status: { ...cur.status, phase: "Running", conditions: [{ type: "Ready", status: s, lastProbeTime: null, lastTransitionTime: now }, { type: "ContainersReady", status: s, lastProbeTime: null, lastTransitionTime: now }] },
+    });
+  }
+
+  private onPod(ev: StoreEvent): void {
+    const pod = ev.obj;
+    this.queuePdbs(pod.metadata.namespace);
+    if (ev.type === "MODIFIED" && pod.metadata.deletionTimestamp && !ev.prev?.metadata.deletionTimestamp) {
+      // The kubelet stops the containers within the grace period, then confirms with a grace-0 delete.
+      this.later((pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000, () => {
+        const cur = this.server.store.get("/pods", `${pod.metadata.namespace}/${pod.metadata.name}`);
+        if (cur && cur.metadata.uid === pod.metadata.uid) this.server.registry.deletePod(cur, 0);
+      });
+    }
+    if (ev.type === "DELETED") queueMicrotask(() => this.replace(pod));
+  }
+
+  private replace(pod: KObj): void {
+    if (this.abort.signal.aborted) return;
+    {
+      const owner = (pod.metadata.ownerReferences ?? []).find((o: any) => o.controller && o.kind === "ReplicaSet");
+      if (!owner) return;
+      const node = this.pickNode(pod.spec?.nodeName);
+      this.createPod(pod.metadata.namespace, pod.metadata.labels?.app ?? owner.name, owner, node, false);
+    }
+  }
+
+  /** The scheduler, reduced: a Ready, schedulable node, preferring one other than `avoid`. */
+  private pickNode(avoid: string | undefined): string | undefined {
+    const ok = this.server.store.list("/nodes").filter(
+      (n) => !n.spec?.unschedulable && (n.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+    );
+    const count = (name: string) => this.podsOn(name).length;
+    const ranked = ok.map((n) => n.metadata.name as string).sort((a, b) => Number(a === avoid) - Number(b === avoid) || count(a) - count(b));
+    return ranked[0];
+  }
+
+  private queuePdbs(namespace: string | undefined): void {
+    if (!namespace || this.pdbQueued.has(namespace)) return;
+    this.pdbQueued.add(namespace);
+    queueMicrotask(() => {
+      this.pdbQueued.delete(namespace);
+      if (!this.abort.signal.aborted) this.syncPdbs(namespace);
+    });
+  }
+
+  /** The disruption controller: status from the matching pods; disruptedPods forgotten once deleted. */
+  private syncPdbs(namespace: string): void {
+    const pods = this.server.store.list("/pods", namespace).filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+    for (const pdb of this.server.store.list(PDBS, namespace)) {
+      const match = selectorFromObject(pdb.spec?.selector, true);
+      const mine = pods.filter((p) => match(p.metadata.labels));
+      const disrupted: Record<string, string> = {};
+      for (const [name, at] of Object.entries((pdb.status?.disruptedPods ?? {}) as Record<string, string>)) {
+        const p = mine.find((x) => x.metadata.name === name);
+        if (p && !p.metadata.deletionTimestamp) disrupted[name] = at;
+      }
+      const healthy = mine.filter((p) => isPodHealthy(p) && !disrupted[p.metadata.name]).length;
+      // The real controller reads the owners' scale; counting terminating pods too gives the same
+      // number while a replacement is on its way.
+      const expected = mine.length;
+      const figures = pdbFigures(pdb.spec ?? {}, expected, healthy);
+      const status: Record<string, unknown> = { observedGeneration: pdb.metadata.generation ?? 1, ...figures };
+      if (Object.keys(disrupted).length) status.disruptedPods = disrupted;
+      status.conditions = [{ type: "DisruptionAllowed", status: figures.disruptionsAllowed > 0 ? "True" : "False", reason: figures.disruptionsAllowed > 0 ? "SufficientPods" : "InsufficientPods", message: "", observedGeneration: pdb.metadata.generation ?? 1, lastTransitionTime: pdb.status?.conditions?.[0]?.lastTransitionTime ?? formatTime(this.server.clock.now()) }];
+      if (deepEqual(status, pdb.status)) continue;
+      this.server.registry.writeInternal(PDBS, { ...pdb, status });
+    }
+  }
+}
