@@ -11,6 +11,7 @@ import { ExitCode, ExitError, errorMessage } from "../ports";
 import { checkConfigCommand } from "./commands/check-config";
 import { runCommand } from "./commands/run";
 import { signalsCommand } from "./commands/signals";
+import { simCommand } from "./commands/sim";
 import { versionCommand } from "./commands/version";
 import type { CliContext } from "./context";
 import { VERSION, versionInfo } from "./version";
@@ -19,12 +20,15 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command("sluice")
     .description("Reboots Kubernetes nodes on Flatcar Container Linux for OS updates, a few at a time, drained, inside the maintenance window.")
     .version(`sluice ${VERSION} (node ${versionInfo().node} ${process.arch})`, "-V, --version")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .showHelpAfterError("(run sluice --help for usage)");
-  for (const cmd of [runCommand(ctx), checkConfigCommand(ctx), signalsCommand(ctx), versionCommand(ctx)]) {
-    program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) }));
-  }
+  for (const cmd of [runCommand(ctx), checkConfigCommand(ctx), signalsCommand(ctx), simCommand(ctx), versionCommand(ctx)]) program.addCommand(cmd);
+  // Every command, nested ones included, reports usage errors as exceptions (exit 64) and
+  // writes to the context's streams, so tests see exactly what a user would.
+  const configure = (cmd: Command) => {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
   return program;
 }
 

@@ -1,0 +1,40 @@
+import { Command, InvalidArgumentError } from "commander";
+import { readFile } from "node:fs/promises";
+import { serveSim } from "../../sim/serve";
+import type { CliContext } from "../context";
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError("expected a port from 0 to 65535");
+  return n;
+}
+
+function count(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 1000) throw new InvalidArgumentError("expected a whole number from 0 to 1000");
+  return Number(value);
+}
+
+function names(value: string): string[] {
+  const list = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(n));
+  if (bad !== undefined || list.length === 0) throw new InvalidArgumentError(`expected comma-separated node names (lower-case DNS names)${bad ? `; "${bad}" is not one` : ""}`);
+  return list;
+}
+
+/** `sluice sim serve`: the in-memory API server on its own, for kubectl or a real `sluice run`. */
+export function simCommand(ctx: CliContext): Command {
+  const sim = new Command("sim").description("the in-memory Kubernetes API server used by the tests and the demo");
+  sim
+    .command("serve")
+    .description("serve it on loopback with Node objects and workload pods until stopped, and write a kubeconfig for it")
+    .option("--port <port>", "port on 127.0.0.1 (0: a free one)", port, 0)
+    .option("--nodes <names>", "comma-separated Node names", names, ["node-1", "node-2", "node-3"])
+    .option("--pods-per-node <n>", "workload pods per node (a ReplicaSet-like workload apps/web)", count, 2)
+    .option("--kubeconfig-out <file>", "write an admin kubeconfig for it here (mode 0600)")
+    .option("--auth <file>", "YAML with extra users (tokens) and RBAC rules")
+    .action(async (opts: { port: number; nodes: string[]; podsPerNode: number; kubeconfigOut?: string; auth?: string }) => {
+      const authYaml = opts.auth ? await readFile(opts.auth, "utf8") : undefined;
+      await serveSim({ port: opts.port, nodes: opts.nodes, podsPerNode: opts.podsPerNode, kubeconfigOut: opts.kubeconfigOut, authYaml }, { signal: ctx.signal, log: ctx.log });
+    });
+  return sim;
+}
