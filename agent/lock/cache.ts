@@ -1,0 +1,178 @@
+/**
+ * A local copy of the group's Leases, fed by one list and one long watch (an informer in
+ * miniature). Each entry remembers when this host last saw its record change, on the local
+ * monotonic clock, which is all expiry is ever judged by.
+ */
+import type { Logger } from "../log";
+import type { Clock } from "../ports/clock";
+import { KubeError } from "../kube/errors";
+import type { Kube, V1Lease, Watch } from "../kube/types";
+import { recordKey } from "./record";
+import { retryDelayMs } from "./retry";
+
+export interface CachedLease {
+  lease: V1Lease;
+  key: string;
+  observedAt: number;
+}
+
+export interface LeaseCacheOptions {
+  namespace: string;
+  labelSelector: string;
+  /**
+   * Server-side watch timeout. Every re-watch is a request, so it is long (the idle budget is
+   * 2 requests an hour); bookmarks keep the resume point fresh meanwhile. Jittered ±10 %.
+   */
+  watchTimeoutSeconds?: number;
+  random?: () => number;
+}
+
+/** Numeric resourceVersions (etcd revisions) order writes; anything else is taken as newer. */
+function isOlder(candidate: string | undefined, current: string | undefined): boolean {
+  if (!candidate || !current || !/^\d+$/.test(candidate) || !/^\d+$/.test(current)) return false;
+  return BigInt(candidate) < BigInt(current);
+}
+
+export class LeaseCache {
+  private readonly entries = new Map<string, CachedLease>();
+  private readonly listeners = new Set<() => void>();
+  private resourceVersion = "";
+  private synced!: Promise<void>;
+  private loop: Promise<void> | undefined;
+  private watch: Watch | undefined;
+  private readonly stop = new AbortController();
+  /** Requests this cache made (lists and watches), for tests and the idle figure. */
+  readonly stats = { lists: 0, watches: 0, relists: 0 };
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: LeaseCacheOptions,
+  ) {}
+
+  /** Starts listing and watching; resolves once the first list is in. */
+  start(signal?: AbortSignal): Promise<void> {
+    signal?.addEventListener("abort", () => this.close(), { once: true });
+    let ready!: () => void;
+    this.synced = new Promise<void>((r) => (ready = r));
+    this.loop = this.run(ready);
+    return this.synced;
+  }
+
+  close(): void {
+    this.stop.abort();
+    this.watch?.stop();
+  }
+
+  async stopped(): Promise<void> {
+    this.close();
+    await this.loop;
+  }
+
+  get(name: string): CachedLease | undefined {
+    return this.entries.get(name);
+  }
+
+  all(): CachedLease[] {
+    return [...this.entries.values()];
+  }
+
+  /** Called after every change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Takes in a Lease read or written by this host, so its next decision needs no watch event. */
+  upsert(lease: V1Lease): void {
+    const name = lease.metadata?.name ?? "";
+    const cur = this.entries.get(name);
+    if (cur && isOlder(lease.metadata?.resourceVersion, cur.lease.metadata?.resourceVersion)) return;
+    const key = recordKey(lease);
+    this.entries.set(name, { lease, key, observedAt: cur && cur.key === key ? cur.observedAt : this.clock.monotonic() });
+    this.emit();
+  }
+
+  forget(name: string): void {
+    if (this.entries.delete(name)) this.emit();
+  }
+
+  /** Increments on every change: lets a waiter tell whether anything happened since it looked. */
+  version = 0;
+
+  private emit(): void {
+    this.version += 1;
+    for (const l of [...this.listeners]) l();
+  }
+
+  private async run(ready: () => void): Promise<void> {
+    let failures = 0;
+    let needList = true;
+    while (!this.stop.signal.aborted) {
+      try {
+        if (needList) {
+          await this.relist();
+          needList = false;
+          ready();
+        }
+        const began = this.clock.monotonic();
+        await this.watchOnce();
+        // A server that keeps closing watches at once must not turn this loop into a busy one.
+        // A server that keeps closing watches at once must not turn this loop into a busy one;
+        // the pause stays short, since a waiter is blind while it lasts.
+        if (this.clock.monotonic() - began < 1000) {
+          failures += 1;
+          await this.clock.sleep(Math.min(1000, retryDelayMs(failures, undefined, this.options.random)), this.stop.signal).catch(() => {});
+        } else failures = 0;
+      } catch (err) {
+        if (this.stop.signal.aborted) break;
+        const e = err instanceof KubeError ? err : undefined;
+        if (e?.code === "gone") {
+          needList = true;
+          continue;
+        }
+        failures += 1;
+        const delay = retryDelayMs(failures, e?.retryAfterMs, this.options.random);
+        this.log.debug("lease watch failed; retrying", { code: e?.code ?? "internal", delayMs: delay });
+        await this.clock.sleep(delay, this.stop.signal).catch(() => {});
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    this.stats.lists += 1;
+    const list = await this.kube.listLeases(this.options.namespace, this.options.labelSelector);
+    const seen = new Set<string>();
+    const now = this.clock.monotonic();
+    for (const lease of list.items) {
+      const name = lease.metadata?.name ?? "";
+      seen.add(name);
+      const key = recordKey(lease);
+      const cur = this.entries.get(name);
+      this.entries.set(name, { lease, key, observedAt: cur && cur.key === key ? cur.observedAt : now });
+    }
+    for (const name of [...this.entries.keys()]) if (!seen.has(name)) this.entries.delete(name);
+    this.resourceVersion = list.resourceVersion;
+    this.emit();
+  }
+
+  private async watchOnce(): Promise<void> {
+    const base = this.options.watchTimeoutSeconds ?? 3600;
+    const jitter = 0.9 + 0.2 * (this.options.random ?? Math.random)();
+    this.stats.watches += 1;
+    this.watch = await this.kube.watchLeases(
+      this.options.namespace,
+      { resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector, allowBookmarks: true, timeoutSeconds: Math.max(1, Math.round(base * jitter)), signal: this.stop.signal },
+      (type, lease) => {
+        const rv = lease.metadata?.resourceVersion;
+        if (rv) this.resourceVersion = rv;
+        if (type === "BOOKMARK") return;
+        const name = lease.metadata?.name ?? "";
+        if (type === "DELETED") this.forget(name);
+        else this.upsert(lease);
+      },
+    );
+    await this.watch.done;
+  }
+}

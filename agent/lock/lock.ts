@@ -1,0 +1,430 @@
+/**
+ * The reboot semaphore of one group: takes a slot in queue order, renews it, changes its phase,
+ * releases it. All state comes from one watched cache; every write is optimistic (409: re-read,
+ * decide again). The decisions themselves live in decide.ts.
+ */
+import type { Logger } from "../log";
+import type { Clock } from "../ports/clock";
+import { SluiceError } from "../ports/errors";
+import type { EventRecorder } from "../ports/events";
+import { KubeError } from "../kube/errors";
+import type { Kube, V1Lease } from "../kube/types";
+import { LeaseCache } from "./cache";
+import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, isSlotFree, overdueHeads, queueOrder, shouldITry } from "./decide";
+import { type GroupView, groupView } from "./group-view";
+import { releasedSlot, renewedSlot, takenSlot, waiterLease } from "./leases";
+import { groupSelector, slotName, waiterName } from "./names";
+import type { LockPhase, SlotRecord } from "./record";
+import { isTransient, retryDelayMs } from "./retry";
+
+export interface LockOptions {
+  namespace: string;
+  group: string;
+  concurrency: number;
+  nodeName: string;
+  /** 0: a held slot never expires. */
+  lockTtlMs: number;
+  lockReleaseDelayMs: number;
+  /** Two 404s for the holder's Node at least this far apart free its slot. Default 30 s. */
+  nodeGoneGraceMs?: number;
+  /** How often the head of the queue checks that the holders' Nodes still exist. Default 60 s. */
+  nodeCheckIntervalMs?: number;
+  /** How long free slots may sit untaken before the waiters at the head are judged stale. Default 15 s. */
+  headGraceMs?: number;
+  /** Server-side timeout of the Lease watch. Default 3600 s. */
+  watchTimeoutSeconds?: number;
+  random?: () => number;
+}
+
+export interface LockDeps {
+  kube: Kube;
+  clock: Clock;
+  log: Logger;
+  events: EventRecorder;
+}
+
+export interface AcquireRequest {
+  /** Wall-clock ms at which this node started needing the reboot: its place in the queue. */
+  needSince: number;
+  bootId: string;
+  wasUnschedulable?: boolean;
+}
+
+export type { LockPhase, SlotRecord };
+
+function validate(o: LockOptions): void {
+  const bad = (what: string) => {
+    throw new SluiceError("lock-invalid-options", `lock: ${what}`);
+  };
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) bad(`concurrency must be a positive integer, not ${o.concurrency}`);
+  if (!o.nodeName) bad("nodeName is empty");
+  if (!(o.lockTtlMs >= 0) || !(o.lockReleaseDelayMs >= 0)) bad("lockTtl and lockReleaseDelay must not be negative");
+  // A renewal every third of the TTL needs a TTL that survives a few slow requests.
+  if (o.lockTtlMs > 0 && o.lockTtlMs < 3000) bad(`lockTtl ${o.lockTtlMs} ms is shorter than 3 s`);
+}
+
+export class RebootLock {
+  readonly cache: LeaseCache;
+  private readonly absent = new Map<string, NodeAbsence>();
+  private readonly nextNodeCheck = new Map<string, number>();
+  /** Waiters this host judged stale, by node, with the waiter Lease version that was judged. */
+  private readonly stale = new Map<string, string>();
+  private progress = { key: "", at: 0 };
+  private readonly warned = new Set<string>();
+  private writes: Promise<unknown> = Promise.resolve();
+  private renewing: AbortController | undefined;
+  private readonly lostListeners = new Set<(slot: SlotRecord) => void>();
+  private readonly o: Required<Omit<LockOptions, "random">> & Pick<LockOptions, "random">;
+
+  constructor(options: LockOptions, private readonly deps: LockDeps) {
+    validate(options);
+    this.o = { nodeGoneGraceMs: 30_000, nodeCheckIntervalMs: 60_000, headGraceMs: 15_000, watchTimeoutSeconds: 3600, ...options };
+    this.cache = new LeaseCache(deps.kube, deps.clock, deps.log, {
+      namespace: options.namespace,
+      labelSelector: groupSelector(options.group),
+      watchTimeoutSeconds: this.o.watchTimeoutSeconds,
+      random: options.random,
+    });
+    this.cache.onChange(() => this.warnMismatches());
+  }
+
+  /** Lists and starts watching; resumes renewing a slot this node already holds (after a restart). */
+  async start(signal?: AbortSignal): Promise<void> {
+    await this.cache.start(signal);
+    if (this.heldSlot()) this.startRenewing();
+  }
+
+  async stop(): Promise<void> {
+    this.renewing?.abort();
+    await this.cache.stopped();
+  }
+
+  private memo: { version: number; view: GroupView } = { version: -1, view: groupView([]) };
+
+  /** The group as this host sees it now (recomputed only when the cache changed). */
+  view(): GroupView {
+    if (this.memo.version !== this.cache.version) this.memo = { version: this.cache.version, view: groupView(this.cache.all()) };
+    return this.memo.view;
+  }
+
+  /** The slot this node holds, by the cache. */
+  heldSlot(): SlotRecord | undefined {
+    for (const { record } of this.view().slots.values()) if (record.holder === this.o.nodeName) return record;
+    return undefined;
+  }
+
+  /** Called when a renewal or phase change finds that another node took this node's slot. */
+  onLost(listener: (slot: SlotRecord) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
+  /**
+   * Queues this node and resolves with the slot once it is its turn and the slot is taken.
+   * Aborting leaves the queue (the waiting Lease is deleted); `needSince` keeps the place when it
+   * comes back.
+   */
+  async acquire(req: AcquireRequest, signal?: AbortSignal): Promise<SlotRecord> {
+    const held = this.heldSlot();
+    if (held) return held;
+    let failures = 0;
+    try {
+      await this.joinQueue(req.needSince, signal);
+      for (;;) {
+        signal?.throwIfAborted();
+        const seen = this.cache.version;
+        const mine = this.heldSlot();
+        if (mine) return await this.tookSlot(mine);
+        const plan = await this.plan();
+        if (plan.take) {
+          try {
+            const got = await this.takeSlot(plan.take.index, plan.take.verdict, req);
+            failures = 0;
+            if (got) return await this.tookSlot(got);
+          } catch (err) {
+            const e = err instanceof KubeError ? err : undefined;
+            if (!e || !isTransient(e.code)) throw err;
+            failures += 1;
+            await this.deps.clock.sleep(retryDelayMs(failures, e.retryAfterMs, this.o.random), signal);
+          }
+          continue;
+        }
+        await this.waitForChange(seen, plan.wakeInMs, signal);
+      }
+    } catch (err) {
+      if (signal?.aborted) await this.leaveQueue().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Marks where the holder is (agent/reboot calls it before each step); throws `lock-lost` if the slot is gone. */
+  setPhase(phase: LockPhase, change: { wasUnschedulable?: boolean; bootId?: string } = {}): Promise<SlotRecord> {
+    return this.writeHeld((cur) => renewedSlot(cur, this.deps.clock.now(), { ...change, phase }));
+  }
+
+  /** Renews the slot without a change (the renewal loop; also before a step that must not run without the slot). */
+  renew(): Promise<SlotRecord> {
+    return this.writeHeld((cur) => renewedSlot(cur, this.deps.clock.now()));
+  }
+
+  /** Waits `lockReleaseDelay` (unless told not to), then clears the holder; also leaves the queue. */
+  async release(options: { delay?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    if ((options.delay ?? true) && this.o.lockReleaseDelayMs > 0) await this.deps.clock.sleep(this.o.lockReleaseDelayMs, options.signal);
+    this.renewing?.abort();
+    await this.serialWrite(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const held = this.heldSlot();
+        if (!held) break;
+        const cur = this.cache.get(held.name)!.lease;
+        try {
+          this.cache.upsert(await this.deps.kube.replaceLease(this.o.namespace, releasedSlot(cur, this.deps.clock.now())));
+          this.deps.log.info("released reboot slot", { slot: held.name });
+          break;
+        } catch (err) {
+          await this.recover(err, held.name, attempt);
+        }
+      }
+    });
+    await this.leaveQueue();
+  }
+
+  // ---- internals ----
+
+  private async tookSlot(slot: SlotRecord): Promise<SlotRecord> {
+    this.startRenewing();
+    // Off the critical path: the queue already ignores nodes that hold a slot.
+    await this.leaveQueue().catch((err: unknown) => this.deps.log.debug("could not leave the queue", { code: (err as KubeError).code }));
+    return slot;
+  }
+
+  private async plan(): Promise<{ take?: { index: number; verdict: SlotVerdict }; wakeInMs: number }> {
+    const { clock } = this.deps;
+    const view = this.view();
+    let now = clock.monotonic();
+    let wake = Infinity;
+    const free: number[] = [];
+    const verdicts = new Map<number, SlotVerdict>();
+    for (let i = 0; i < this.o.concurrency; i++) {
+      const slot = view.slots.get(i);
+      const holder = slot?.record.holder ?? "";
+      const v = isSlotFree(slot, {
+        me: this.o.nodeName,
+        lockTtlMs: this.o.lockTtlMs,
+        now,
+        paused: view.paused !== undefined,
+        holderNodeGone: holder !== "" && isNodeGone(this.absent.get(holder), this.o.nodeGoneGraceMs),
+      });
+      verdicts.set(i, v);
+      if (v.free) free.push(i);
+      else if (v.expiresInMs !== undefined) wake = Math.min(wake, v.expiresInMs);
+    }
+    const queue = queueOrder(view.waiters, view.holders);
+    const staleNodes = this.currentStale(queue);
+    const heads = queue.filter((w) => !staleNodes.has(w.node)).slice(0, free.length).map((w) => w.node);
+    const key = JSON.stringify([free, heads]);
+    if (key !== this.progress.key) this.progress = { key, at: now };
+    for (const node of overdueHeads(this.o.nodeName, queue, staleNodes, free.length, now - this.progress.at, this.o.headGraceMs)) {
+      const w = queue.find((x) => x.node === node)!;
+      this.stale.set(node, w.resourceVersion);
+      staleNodes.add(node);
+      this.deps.log.info("waiter at the head of the queue did not take a free slot; stepping past it", { waiter: node, graceMs: this.o.headGraceMs });
+      this.progress = { key: "", at: now };
+    }
+    const d = shouldITry(this.o.nodeName, queue, staleNodes, free);
+    if (d.kind === "take") return { take: { index: d.slot, verdict: verdicts.get(d.slot)! }, wakeInMs: 0 };
+    if (d.reason === "not-my-turn") wake = Math.min(wake, Math.max(0, this.progress.at + this.o.headGraceMs - now));
+    // Only the waiters next in line spend requests on the holders' Nodes.
+    if (d.position >= 0 && d.position < this.o.concurrency && !view.paused) {
+      await this.checkHolderNodes(view);
+      now = clock.monotonic();
+      for (const at of this.nextNodeCheck.values()) wake = Math.min(wake, Math.max(0, at - now));
+    }
+    return { wakeInMs: wake };
+  }
+
+  private currentStale(queue: readonly { node: string; resourceVersion: string }[]): Set<string> {
+    const byNode = new Map(queue.map((w) => [w.node, w.resourceVersion]));
+    for (const [node, rv] of this.stale) if (byNode.get(node) !== rv) this.stale.delete(node);
+    return new Set(this.stale.keys());
+  }
+
+  private async checkHolderNodes(view: GroupView): Promise<void> {
+    const { clock, kube } = this.deps;
+    const holders = new Set<string>();
+    for (let i = 0; i < this.o.concurrency; i++) {
+      const h = view.slots.get(i)?.record.holder;
+      if (h && h !== this.o.nodeName) holders.add(h);
+    }
+    for (const h of [...this.nextNodeCheck.keys()]) if (!holders.has(h)) (this.nextNodeCheck.delete(h), this.absent.delete(h));
+    for (const h of holders) {
+      if (isNodeGone(this.absent.get(h), this.o.nodeGoneGraceMs)) continue;
+      if ((this.nextNodeCheck.get(h) ?? 0) > clock.monotonic()) continue;
+      try {
+        await kube.getNode(h);
+        this.absent.delete(h);
+        this.nextNodeCheck.set(h, clock.monotonic() + this.o.nodeCheckIntervalMs);
+      } catch (err) {
+        const now = clock.monotonic();
+        if (err instanceof KubeError && err.code === "not-found") {
+          const a = this.absent.get(h);
+          this.absent.set(h, a ? { ...a, lastMissingAt: now, misses: a.misses + 1 } : { firstMissingAt: now, lastMissingAt: now, misses: 1 });
+          this.nextNodeCheck.set(h, now + this.o.nodeGoneGraceMs);
+        } else this.nextNodeCheck.set(h, now + retryDelayMs(3, (err as KubeError).retryAfterMs, this.o.random));
+      }
+    }
+  }
+
+  /** One optimistic take; false when someone else won (the cache then holds what they wrote). */
+  private async takeSlot(index: number, verdict: SlotVerdict, req: AcquireRequest): Promise<SlotRecord | undefined> {
+    const { kube, clock, log, events } = this.deps;
+    const name = slotName(this.o.group, index);
+    const cur = verdict.reason === "absent" ? undefined : this.cache.get(name)?.lease;
+    const body = takenSlot(this.o.namespace, this.o.group, index, cur, {
+      node: this.o.nodeName, phase: "acquired", bootId: req.bootId, wasUnschedulable: req.wasUnschedulable, concurrency: this.o.concurrency, needSince: req.needSince,
+    }, clock.now(), this.o.lockTtlMs);
+    try {
+      const written = cur ? await kube.replaceLease(this.o.namespace, body) : await kube.createLease(this.o.namespace, body);
+      this.cache.upsert(written);
+    } catch (err) {
+      if (!(err instanceof KubeError) || !["conflict", "already-exists", "not-found"].includes(err.code)) throw err;
+      await this.reread(name);
+      return undefined;
+    }
+    if (verdict.reason === "node-gone" || verdict.reason === "expired") {
+      const why = verdict.reason === "node-gone" ? "its Node object no longer exists" : `its Lease had not changed for lockTtl (${Math.round(this.o.lockTtlMs / 1000)} s) on this host's clock`;
+      const message = `took over reboot slot ${name} from ${verdict.holder}: ${why}`;
+      log.notice(message, { slot: name, previousHolder: verdict.holder, reason: verdict.reason });
+      await events.record({ node: this.o.nodeName, type: "Warning", reason: "RebootSlotReclaimed", message });
+      this.absent.delete(verdict.holder);
+    } else log.info("took reboot slot", { slot: name });
+    return this.heldSlot();
+  }
+
+  private async reread(name: string): Promise<void> {
+    try {
+      this.cache.upsert(await this.deps.kube.getLease(this.o.namespace, name));
+    } catch (err) {
+      if (err instanceof KubeError && err.code === "not-found") this.cache.forget(name);
+      else throw err;
+    }
+  }
+
+  /** Handles a failed write of `name`: conflicts re-read, transient errors back off, the rest throw. */
+  private async recover(err: unknown, name: string, attempt: number): Promise<void> {
+    if (!(err instanceof KubeError)) throw err;
+    if (err.code === "conflict" || err.code === "not-found") return this.reread(name).catch(() => {});
+    if (!isTransient(err.code)) throw err;
+    await this.deps.clock.sleep(retryDelayMs(attempt, err.retryAfterMs, this.o.random));
+  }
+
+  private serialWrite<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(fn, fn);
+    this.writes = run.catch(() => {});
+    return run;
+  }
+
+  private writeHeld(change: (cur: V1Lease) => V1Lease): Promise<SlotRecord> {
+    return this.serialWrite(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const held = this.heldSlot();
+        if (!held) throw new SluiceError("lock-not-held", `${this.o.nodeName} holds no reboot slot of group ${this.o.group}`);
+        try {
+          this.cache.upsert(await this.deps.kube.replaceLease(this.o.namespace, change(this.cache.get(held.name)!.lease)));
+          return this.heldSlot()!;
+        } catch (err) {
+          await this.recover(err, held.name, attempt);
+          if (!this.heldSlot()) {
+            const now = this.cache.get(held.name)?.lease.spec?.holderIdentity ?? "";
+            this.deps.log.error("lost the reboot slot to another node", { slot: held.name, holder: now });
+            for (const l of this.lostListeners) l(held);
+            throw new SluiceError("lock-lost", `reboot slot ${held.name} is now held by ${now || "nobody"}`);
+          }
+        }
+      }
+    });
+  }
+
+  private startRenewing(): void {
+    if (this.o.lockTtlMs <= 0 || (this.renewing && !this.renewing.signal.aborted)) return;
+    const stop = (this.renewing = new AbortController());
+    const every = Math.max(1000, Math.floor(this.o.lockTtlMs / 3));
+    void (async () => {
+      while (!stop.signal.aborted) {
+        await this.deps.clock.sleep(every, stop.signal).catch(() => {});
+        if (stop.signal.aborted || !this.heldSlot()) break;
+        await this.renew().catch((err: unknown) => this.deps.log.warning("could not renew the reboot slot", { code: (err as SluiceError).code }));
+      }
+    })();
+  }
+
+  private async joinQueue(needSince: number, signal?: AbortSignal): Promise<void> {
+    const name = waiterName(this.o.group, this.o.nodeName);
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      const cur = this.cache.get(name)?.lease;
+      const at = (cur?.spec?.acquireTime as Date | undefined)?.getTime();
+      if (cur && at === needSince && cur.spec?.holderIdentity === this.o.nodeName) return;
+      const body = waiterLease(this.o.namespace, this.o.group, this.o.nodeName, needSince, cur);
+      try {
+        this.cache.upsert(cur ? await this.deps.kube.replaceLease(this.o.namespace, body) : await this.deps.kube.createLease(this.o.namespace, body));
+        this.deps.log.info("waiting for a reboot slot", { group: this.o.group, needSince: new Date(needSince).toISOString() });
+        return;
+      } catch (err) {
+        if (err instanceof KubeError && err.code === "already-exists") await this.reread(name);
+        else await this.recover(err, name, attempt);
+      }
+    }
+  }
+
+  private async leaveQueue(): Promise<void> {
+    const name = waiterName(this.o.group, this.o.nodeName);
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const cur = this.cache.get(name);
+      if (!cur) return;
+      try {
+        await this.deps.kube.deleteLease(this.o.namespace, name, cur.lease.metadata?.resourceVersion);
+        this.cache.forget(name);
+        return;
+      } catch (err) {
+        if (err instanceof KubeError && err.code === "not-found") return this.cache.forget(name);
+        await this.recover(err, name, attempt);
+      }
+    }
+  }
+
+  private waitForChange(seen: number, ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.cache.version !== seen) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = new AbortController();
+      const finish = (err?: unknown) => {
+        off();
+        timer.abort();
+        signal?.removeEventListener("abort", onAbort);
+        if (err !== undefined) reject(err);
+        else resolve();
+      };
+      const onAbort = () => finish(signal?.reason ?? new Error("aborted"));
+      const off = this.cache.onChange(() => finish());
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (Number.isFinite(ms)) this.deps.clock.sleep(ms, timer.signal).then(() => finish(), () => {});
+    });
+  }
+
+  private warnMismatches(): void {
+    const slots = [...this.view().slots.values()].map((s) => s.record);
+    for (const s of concurrencyMismatches(slots, this.o.concurrency)) {
+      const k = `${s.holder}/${s.concurrency}`;
+      if (this.warned.has(k)) continue;
+      this.warned.add(k);
+      this.deps.log.warning("a holder of this group is configured with another concurrency; every agent of a group must agree", {
+        slot: s.name, holder: s.holder, theirs: s.concurrency, ours: this.o.concurrency,
+      });
+    }
+    for (const s of slots) {
+      if (s.index >= this.o.concurrency && s.holder && !this.warned.has(s.name)) {
+        this.warned.add(s.name);
+        this.deps.log.warning("a slot beyond this agent's concurrency is held; more nodes may reboot at once than configured here", { slot: s.name, holder: s.holder });
+      }
+    }
+  }
+}
