@@ -74,6 +74,7 @@ export const SCHEMA = {
 
   // --- marking the node
   annotateNodes: key(v.bool, false, "Annotate the node with the reboot in progress and the most recent need."),
+  kuredAnnotations: key(v.bool, false, "With annotateNodes, also write kured's weave.works/kured-reboot-in-progress and weave.works/kured-most-recent-reboot-needed (for dashboards that read them)."),
   preRebootNodeLabels: key(v.list(v.label, "labels key=value"), [] as string[], "Labels set before cordoning."),
   postRebootNodeLabels: key(v.list(v.label, "labels key=value"), [] as string[], "Labels set after uncordoning."),
   preferNoScheduleTaint: key(v.str("a taint key"), "", "Taint key set with PreferNoSchedule while a reboot is pending (empty: none)."),
