@@ -44,6 +44,38 @@ const stubOptional = {
   },
 };
 
+/**
+ * agent/cli/heavy.ts is bundled on its own (dist/sluice-heavy.cjs, and the SEA asset heavy.cjs);
+ * in the main bundle, loadHeavy()'s import of it becomes a loader that compiles that chunk on
+ * first use. A module that is in the bundle costs memory even if it never runs (V8 keeps its
+ * source and pre-parse data): client-node and the sim alone added ~30 MiB to an idle agent.
+ */
+const HEAVY_LOADER = `
+const { Module } = require("node:module");
+const path = require("node:path");
+let code;
+let filename = path.join(__dirname, "sluice-heavy.cjs");
+try {
+  const sea = require("node:sea");
+  if (sea.isSea()) {
+    code = sea.getAsset("heavy.cjs", "utf8");
+    filename = path.join(path.dirname(process.execPath), "sluice-heavy.cjs");
+  }
+} catch {}
+if (code === undefined) code = require("node:fs").readFileSync(filename, "utf8");
+const m = new Module(filename, module);
+m.filename = filename;
+m._compile(code, filename);
+module.exports = m.exports;
+`;
+const heavyChunk = {
+  name: "heavy-chunk",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/heavy$/ }, (args) => (args.importer.endsWith("load-heavy.ts") ? { path: "heavy", namespace: "heavy-loader" } : undefined));
+    build.onLoad({ filter: /.*/, namespace: "heavy-loader" }, () => ({ contents: HEAVY_LOADER, loader: "js", resolveDir: root }));
+  },
+};
+
 function gitCommit() {
   try {
     return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
@@ -54,9 +86,7 @@ function gitCommit() {
 
 async function bundle() {
   mkdirSync(dist, { recursive: true });
-  const result = await esbuild.build({
-    entryPoints: [join(root, "agent/cli/main.ts")],
-    outfile: join(dist, "sluice.cjs"),
+  const common = {
     bundle: true,
     platform: "node",
     target: `node${NODE_VERSION.split(".")[0]}`,
@@ -65,7 +95,6 @@ async function bundle() {
     sourcemap: false,
     legalComments: "none",
     logLevel: "warning",
-    banner: { js: "#!/usr/bin/env node" },
     define: {
       __SLUICE_VERSION__: JSON.stringify(pkg.version),
       __SLUICE_COMMIT__: JSON.stringify(gitCommit()),
@@ -73,12 +102,24 @@ async function bundle() {
       "import.meta.url": "__sluice_import_meta_url",
     },
     inject: [join(root, "scripts/import-meta-url.cjs")],
-    plugins: [stubOptional],
     metafile: true,
+  };
+  const size = (r) => `${(Object.values(r.metafile.outputs)[0].bytes / 1024).toFixed(0)} KiB`;
+  const main = await esbuild.build({
+    ...common,
+    entryPoints: [join(root, "agent/cli/main.ts")],
+    outfile: join(dist, "sluice.cjs"),
+    banner: { js: "#!/usr/bin/env node" },
+    plugins: [stubOptional, heavyChunk],
   });
   chmodSync(join(dist, "sluice.cjs"), 0o755);
-  const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]].bytes;
-  console.log(`bundle: dist/sluice.cjs ${(bytes / 1024).toFixed(0)} KiB`);
+  const heavy = await esbuild.build({
+    ...common,
+    entryPoints: [join(root, "agent/cli/heavy.ts")],
+    outfile: join(dist, "sluice-heavy.cjs"),
+    plugins: [stubOptional],
+  });
+  console.log(`bundle: dist/sluice.cjs ${size(main)}, dist/sluice-heavy.cjs ${size(heavy)}`);
 }
 
 function sha512File(path) {
@@ -140,7 +181,14 @@ async function main() {
   const blob = join(work, "sluice.blob");
   writeFileSync(
     seaConfig,
-    JSON.stringify({ main: join(dist, "sluice.cjs"), output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }),
+    JSON.stringify({
+      main: join(dist, "sluice.cjs"),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: false,
+      useSnapshot: false,
+      assets: { "heavy.cjs": join(dist, "sluice-heavy.cjs") },
+    }),
   );
   quiet(x64Node, ["--experimental-sea-config", seaConfig]);
 

@@ -57,6 +57,29 @@ describe("single executables", () => {
     expect(bad.stderr).toContain(`${dir}/bad.yaml:1: rebootDays: ["someday"] is not valid`);
   });
 
+  it.each([
+    ["amd64", amd64],
+    ["arm64 (under qemu-aarch64)", arm64],
+  ])("%s loads its heavy chunk (a SEA asset) on demand: sim serve answers and writes a kubeconfig", async (_name, bin) => {
+    const dir = tempDir();
+    const kubeconfig = join(dir, "kubeconfig");
+    const argv = bin === arm64 ? ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", bin] : [bin];
+    const child = spawn(argv[0]!, [...argv.slice(1), "sim", "serve", "--nodes", "n1", "--kubeconfig-out", kubeconfig], { env: { PATH: process.env.PATH } });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    try {
+      await expect.poll(() => err, { timeout: 30_000 }).toContain("sim API server ready");
+      const server = /server: (\S+)/.exec(readFileSync(kubeconfig, "utf8"))![1]!;
+      const token = /token: (\S+)/.exec(readFileSync(kubeconfig, "utf8"))![1]!;
+      const nodes = (await (await fetch(`${server}/api/v1/nodes`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { items: Array<{ metadata: { name: string } }> };
+      expect(nodes.items.map((n) => n.metadata.name)).toEqual(["n1"]);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.on("exit", r));
+    }
+    expect(err).not.toMatch(/warning|Error/i);
+  }, 60_000);
+
   it("runs as the unit would and stops with 0 on SIGTERM", async () => {
     const dir = tempDir();
     const child = spawn(amd64, ["run", "--config-dir", dir, "--node-name", "node-a", "--kubeconfig", join(dir, "kubeconfig")], {

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { LinuxHost } from "../../host";
 import { systemClock } from "../../ports";
-import { createRebootSignals, systemBusAddress, type RebootNeed } from "../../signals";
+import type { RebootNeed } from "../../signals";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 
@@ -19,6 +19,8 @@ export function signalsCommand(ctx: CliContext): Command {
   cmd.action(async () => {
     const opts = cmd.opts() as { once?: boolean; json?: boolean };
     const s = (await loadFromCommand(cmd, ctx)).settings;
+    // Loaded on use, so that commands which do not watch signals do not pay for dbus-next and chokidar.
+    const { createRebootSignals, systemBusAddress } = await import("../../signals");
     const signals = createRebootSignals(
       {
         rebootSentinel: s.rebootSentinel,

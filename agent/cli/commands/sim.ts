@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { readFile } from "node:fs/promises";
-import { serveSim } from "../../sim/serve";
 import type { CliContext } from "../context";
+import { loadHeavy } from "../load-heavy";
 
 function port(value: string): number {
   const n = Number(value);
@@ -34,6 +34,8 @@ export function simCommand(ctx: CliContext): Command {
     .option("--auth <file>", "YAML with extra users (tokens) and RBAC rules")
     .action(async (opts: { port: number; nodes: string[]; podsPerNode: number; kubeconfigOut?: string; auth?: string }) => {
       const authYaml = opts.auth ? await readFile(opts.auth, "utf8") : undefined;
+      // Loaded on use: the server and client-node are heavy, and `sluice run` needs neither.
+      const { serveSim } = await loadHeavy();
       await serveSim({ port: opts.port, nodes: opts.nodes, podsPerNode: opts.podsPerNode, kubeconfigOut: opts.kubeconfigOut, authYaml }, { signal: ctx.signal, log: ctx.log });
     });
   return sim;
