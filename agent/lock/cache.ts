@@ -118,7 +118,6 @@ export class LeaseCache {
         }
         const began = this.clock.monotonic();
         await this.watchOnce();
-        // A server that keeps closing watches at once must not turn this loop into a busy one.
         // A server that keeps closing watches at once must not turn this loop into a busy one;
         // the pause stays short, since a waiter is blind while it lasts.
         if (this.clock.monotonic() - began < 1000) {

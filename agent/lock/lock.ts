@@ -236,7 +236,10 @@ export class RebootLock {
     // Only the waiters next in line spend requests on the holders' Nodes.
     if (d.position >= 0 && d.position < this.o.concurrency && !view.paused) {
       await this.checkHolderNodes(view);
-      now = clock.monotonic();
+      // The checks took time: deadlines computed before them are that much closer.
+      const later = clock.monotonic();
+      wake = Math.max(0, wake - (later - now));
+      now = later;
       for (const at of this.nextNodeCheck.values()) wake = Math.min(wake, Math.max(0, at - now));
     }
     return { wakeInMs: wake };
@@ -393,7 +396,8 @@ export class RebootLock {
   }
 
   private waitForChange(seen: number, ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.cache.version !== seen) return Promise.resolve();
+    // A fake clock resolves even a zero sleep only when advanced: do not ask it for one.
+    if (this.cache.version !== seen || ms <= 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = new AbortController();
       const finish = (err?: unknown) => {

@@ -23,7 +23,7 @@ const FAULTS = [
   { verb: "get", resource: "leases", errorRate: 0.05, code: 500 as const },
   { verb: "list", resource: "leases", errorRate: 0.2, code: 429 as const, retryAfterSeconds: 0 },
   { verb: "watch", resource: "leases", errorRate: 0.1, code: 500 as const },
-  { verb: "watch", resource: "leases", closeWatchAfterMs: 400 },
+  { verb: "watch", resource: "leases", closeWatchAfterMs: 1500 },
 ];
 
 async function race(slots: number, agents: number): Promise<{ observer: Observer; served: string[]; counters: Record<string, number> }> {
@@ -33,7 +33,7 @@ async function race(slots: number, agents: number): Promise<{ observer: Observer
   const names = Array.from({ length: agents }, (_, i) => `node-${String(i).padStart(2, "0")}`);
   for (const n of names) addNode(sim.server, n);
   const observer = new Observer(sim.server, slots);
-  sim.server.faults.rules = FAULTS;
+  sim.server.faults.rules = process.env.NOFAULT ? [] : FAULTS;
   const restarts = setInterval(() => sim.server.restartWatchCache(), 700);
   const served: string[] = [];
   try {

@@ -1,0 +1,251 @@
+/**
+ * The lock against the sim server, one scenario at a time: what goes on the wire, fairness, and
+ * each way a peer can fail (crashed waiter, deleted node, silent holder, pause, a stolen slot).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { ClientNodeKube } from "../../agent/kube";
+import { type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
+import { FakeClock, SluiceError } from "../../agent/ports";
+import type { SimServer } from "../../agent/sim";
+import { Events, LEASES, Lines, Observer, addNode, deleteNode, makeLock, startSim, until } from "./harness";
+
+let server: SimServer;
+let kube: ClientNodeKube;
+const locks: RebootLock[] = [];
+const NEED = Date.UTC(2026, 0, 5, 8, 0, 0);
+
+async function sim(nodes: string[]) {
+  ({ server, kube } = await startSim());
+  for (const n of nodes) addNode(server, n);
+}
+
+function lock(...args: Parameters<typeof makeLock> extends [unknown, ...infer R] ? R : never): RebootLock {
+  const l = makeLock(kube, ...args);
+  locks.push(l);
+  return l;
+}
+
+afterEach(async () => {
+  await Promise.all(locks.splice(0).map((l) => l.stop()));
+  await server?.stop();
+});
+
+const stored = (name: string) => server.store.get(LEASES, `sluice/${name}`);
+
+describe("take, phase, release", () => {
+  it("writes the slot with 6-digit MicroTime, holder facts in annotations, and clears it on release", async () => {
+    await sim(["a"]);
+    const a = lock("a", { concurrency: 3 });
+    await a.start();
+    const held = await a.acquire({ needSince: NEED, bootId: "boot-1", wasUnschedulable: false });
+    expect(held.name).toBe("sluice-default-0");
+    const s = stored("sluice-default-0")!;
+    expect(s.spec.holderIdentity).toBe("a");
+    expect(s.spec.acquireTime).toMatch(/\.\d{6}Z$/);
+    expect(s.spec.renewTime).toMatch(/\.\d{6}Z$/);
+    expect(s.metadata.labels).toEqual({ "sluice.dev/group": "default", "sluice.dev/role": "slot", "sluice.dev/slot": "0" });
+    expect(s.metadata.annotations).toMatchObject({
+      "sluice.dev/phase": "acquired", "sluice.dev/boot-id": "boot-1", "sluice.dev/was-unschedulable": "false", "sluice.dev/concurrency": "3",
+    });
+    // The waiting Lease is gone once the slot is held.
+    await until(() => !stored("sluice-default-wait-a"), 5000, "waiter deleted");
+    await a.setPhase("rebooting");
+    expect(stored("sluice-default-0")!.metadata.annotations["sluice.dev/phase"]).toBe("rebooting");
+    await a.release({ delay: false });
+    const r = stored("sluice-default-0")!;
+    expect(r.spec.holderIdentity).toBeUndefined();
+    expect(r.spec.leaseTransitions).toBe(1);
+    expect(r.metadata.annotations?.["sluice.dev/phase"]).toBeUndefined();
+    expect(a.heldSlot()).toBeUndefined();
+    await expect(a.setPhase("draining")).rejects.toMatchObject({ code: "lock-not-held" });
+  });
+
+  it("waits lockReleaseDelay before releasing, on the lock's clock", async () => {
+    await sim(["a"]);
+    const clock = new FakeClock();
+    const a = lock("a", { lockReleaseDelayMs: 60_000 }, { clock });
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    const released = a.release();
+    await clock.advance(59_000);
+    expect(stored("sluice-default-0")!.spec.holderIdentity).toBe("a");
+    await clock.advance(1_000);
+    await released;
+    expect(stored("sluice-default-0")!.spec.holderIdentity).toBeUndefined();
+  });
+
+  it("throws lock-lost when another node took the slot meanwhile", async () => {
+    await sim(["a"]);
+    const a = lock("a");
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    const lost: string[] = [];
+    a.onLost((s) => lost.push(s.name));
+    const cur = await kube.getLease("sluice", "sluice-default-0");
+    await kube.replaceLease("sluice", { ...cur, spec: { ...cur.spec, holderIdentity: "intruder" } });
+    // The cache may not have seen it: the write's 409 makes the lock re-read and notice.
+    const err = await a.setPhase("rebooting").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SluiceError);
+    expect((err as SluiceError).code).toBe("lock-lost");
+    expect(lost).toEqual(["sluice-default-0"]);
+  });
+});
+
+describe("fair queue", () => {
+  it("serves waiters in order of need, whatever order they started in, with one write per take", async () => {
+    const nodes = Array.from({ length: 20 }, (_, i) => `n${i}`);
+    await sim(["holder", ...nodes]);
+    const observer = new Observer(server, 1);
+    const holder = lock("holder");
+    await holder.start();
+    await holder.acquire({ needSince: NEED - 1, bootId: "b" });
+    // Need order is a permutation of start order.
+    const need = new Map(nodes.map((n, i) => [n, NEED + ((i * 7) % 20) * 1000]));
+    const served: string[] = [];
+    const runs = nodes.map(async (n) => {
+      const l = lock(n);
+      await l.start();
+      await l.acquire({ needSince: need.get(n)!, bootId: "b" });
+      served.push(n);
+      await l.release({ delay: false });
+    });
+    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 20, 10_000, "all queued");
+    server.faults.resetCounters();
+    await holder.release({ delay: false });
+    await Promise.all(runs);
+    observer.stop();
+    expect(served).toEqual([...nodes].sort((x, y) => need.get(x)! - need.get(y)!));
+    expect(observer.violations).toEqual([]);
+    // Per handover: one release and one take, then the waiting Lease is deleted; no losing attempts.
+    const c = server.faults.counters();
+    expect(c["update leases"]).toBe(41); // 20 takes, 21 releases (the first holder too)
+    expect(c["delete leases"]).toBe(20);
+    expect(c["create leases"] ?? 0).toBe(0);
+  });
+
+  it("steps past a waiter that crashed at the head of the queue, and past one whose node is gone", async () => {
+    await sim(["b", "ghost"]);
+    // Waiting Leases left behind by agents that are no longer running.
+    for (const [node, at] of [["ghost", NEED - 2000], ["vanished", NEED - 1000]] as const) {
+      server.apply({
+        apiVersion: "coordination.k8s.io/v1", kind: "Lease",
+        metadata: { name: `sluice-default-wait-${node}`, namespace: "sluice", labels: { "sluice.dev/group": "default", "sluice.dev/role": "waiter" } },
+        spec: { holderIdentity: node, acquireTime: new Date(at).toISOString().replace("Z", "000Z") },
+      });
+    }
+    const lines = new Lines();
+    const b = lock("b", { headGraceMs: 100 }, { log: lines.logger });
+    await b.start();
+    await b.acquire({ needSince: NEED, bootId: "b" });
+    expect(b.heldSlot()?.holder).toBe("b");
+    expect(lines.lines.join("\n")).toMatch(/did not take a free slot.*ghost/);
+    expect(lines.lines.join("\n")).toMatch(/did not take a free slot.*vanished/);
+  });
+});
+
+describe("reclaiming", () => {
+  it("takes over the slot of a holder whose Node was deleted mid-reboot, with an Event and a log line", async () => {
+    await sim(["a", "b"]);
+    const a = lock("a");
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    await a.setPhase("rebooting");
+    await a.stop(); // the host went down for good
+    const events = new Events();
+    const lines = new Lines();
+    const b = lock("b", { nodeGoneGraceMs: 200, nodeCheckIntervalMs: 100 }, { events, log: lines.logger });
+    await b.start();
+    const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.heldSlot()).toBeUndefined(); // a's Node still exists: no reclaim
+    deleteNode(server, "a");
+    const held = await acquired;
+    expect(held.holder).toBe("b");
+    expect(stored("sluice-default-0")!.spec.leaseTransitions).toBe(1);
+    expect(events.seen).toEqual([expect.objectContaining({ node: "b", type: "Warning", reason: "RebootSlotReclaimed", message: expect.stringContaining("from a") })]);
+    expect(lines.lines.join("\n")).toMatch(/took over reboot slot sluice-default-0 from a: its Node object no longer exists/);
+  });
+
+  it("expires a silent holder after lockTtl on the observer's monotonic clock, whatever the holder's wall clock", async () => {
+    await sim(["a", "b"]);
+    const ca = new FakeClock(Date.UTC(2026, 0, 5, 9, 10)); // a's wall clock runs 10 minutes ahead
+    const a = lock("a", { lockTtlMs: 600_000 }, { clock: ca });
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    await a.stop(); // crashed: no more renewals
+    const cb = new FakeClock(Date.UTC(2026, 0, 5, 9, 0));
+    const events = new Events();
+    const b = lock("b", { lockTtlMs: 600_000 }, { clock: cb, events });
+    await b.start();
+    let got = false;
+    const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" }).then((s) => ((got = true), s));
+    await until(() => Boolean(stored("sluice-default-wait-b")), 5000, "b queued");
+    cb.setWall(Date.UTC(2026, 0, 5, 10, 0)); // b's wall clock jumps an hour: irrelevant
+    await cb.advance(599_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toBe(false);
+    await cb.advance(1_000);
+    expect((await acquired).holder).toBe("b");
+    expect(events.seen[0]?.message).toMatch(/had not changed for lockTtl/);
+  });
+
+  it("keeps a holder renewing itself, and never expires anything with lockTtl 0", async () => {
+    await sim(["a", "b"]);
+    const ca = new FakeClock();
+    const a = lock("a", { lockTtlMs: 30_000 }, { clock: ca });
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    const before = stored("sluice-default-0")!.spec.renewTime;
+    await ca.advance(10_000);
+    await until(() => stored("sluice-default-0")!.spec.renewTime !== before, 5000, "renewal");
+    await a.stop();
+    const cb = new FakeClock();
+    const b = lock("b", { lockTtlMs: 0 }, { clock: cb });
+    await b.start();
+    let got = false;
+    void b.acquire({ needSince: NEED + 1, bootId: "b" }).then(() => (got = true), () => {});
+    await until(() => Boolean(stored("sluice-default-wait-b")), 5000, "b queued");
+    await cb.advance(10 * 3600_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toBe(false);
+  });
+});
+
+describe("pause", () => {
+  it("lets no new holder in while paused; the current holder finishes", async () => {
+    await sim(["a", "b"]);
+    const a = lock("a");
+    const b = lock("b");
+    await a.start();
+    await b.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    expect(await pauseGroup(kube, { namespace: "sluice", group: "default" }, "ops", Date.now())).toBe(true);
+    expect(await pauseGroup(kube, { namespace: "sluice", group: "default" }, "ops", Date.now())).toBe(false);
+    let got = false;
+    const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" }).then((s) => ((got = true), s));
+    await until(() => b.view().paused !== undefined && a.view().paused !== undefined, 5000, "pause seen");
+    await a.setPhase("rebooting"); // the holder carries on
+    await a.release({ delay: false });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toBe(false);
+    expect(await resumeGroup(kube, { namespace: "sluice", group: "default" })).toBe(true);
+    expect((await acquired).holder).toBe("b");
+  });
+});
+
+describe("idle load", () => {
+  it("an agent with nothing to do makes about one request an hour", async () => {
+    const clock = new FakeClock();
+    ({ server, kube } = await startSim({ clock }));
+    const a = lock("a", {}, { clock });
+    await a.start();
+    server.faults.resetCounters();
+    for (let m = 0; m < 180; m++) {
+      await clock.advance(60_000);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const total = Object.values(server.faults.counters()).reduce((x, y) => x + y, 0);
+    expect(total).toBeLessThanOrEqual(6); // 3 hours, at most 2 an hour
+    expect(total).toBeGreaterThanOrEqual(2); // it does re-watch
+  });
+});
