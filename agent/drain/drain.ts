@@ -82,7 +82,8 @@ export async function drainNode(opts: DrainOptions, deps: DrainDeps, signal?: Ab
         const name = pod.metadata?.name ?? "";
         const plan = planPod(pod, clock.now(), opts.skipWaitForDeleteTimeoutSeconds ?? 0);
         if (!plan.evict) {
-          if (!skippedKeys.has(key(ns, name))) result.skipped.push({ namespace: ns, name, reason: plan.reason });
+          // A pod this drain evicted and stopped waiting for is reported in notWaitedFor, not here.
+          if (!skippedKeys.has(key(ns, name)) && !tracked.has(key(ns, name))) result.skipped.push({ namespace: ns, name, reason: plan.reason });
           skippedKeys.add(key(ns, name));
           continue;
         }
