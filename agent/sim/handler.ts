@@ -16,6 +16,7 @@ import { fieldSelector, labelSelector } from "./selectors";
 import { ApiError, badRequest, failure, forbidden, internalError, methodNotAllowed, notFound, resourceNotFound, unauthorized, unsupportedMediaType } from "./status";
 import { formatTime } from "./times";
 import { serveWatch } from "./watch";
+import type { WatchHub } from "./watch-hub";
 
 type Obj = Record<string, any>;
 
@@ -29,6 +30,7 @@ export interface HandlerDeps {
   /** Registers a token minted by the TokenRequest API. */
   addUser(user: SimUser): void;
   watchers: { open: number };
+  hub: WatchHub;
   /** Answer as a server older than 1.22: no policy/v1 (Eviction or PDB), discovery says v1beta1. */
   legacyPolicy: boolean;
 }
@@ -121,6 +123,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
           closeAfterMs: deps.faults.closeWatchAfterMs(resourceLabel),
           onOpen: () => deps.watchers.open++,
           onClose: () => deps.watchers.open--,
+          hub: deps.hub,
         });
       case "get":
         return send(res, 200, reg.get(t));

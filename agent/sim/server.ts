@@ -15,6 +15,7 @@ import { handle } from "./handler";
 import { Registry } from "./registry";
 import { findResource } from "./resources";
 import { Store, type KObj } from "./store";
+import { WatchHub } from "./watch-hub";
 
 export interface SimServerOptions {
   /** The server's clock: timestamps, grace periods, watch timeouts, bookmarks, injected latency. */
@@ -49,6 +50,7 @@ export class SimServer {
   private readonly users = new Map<string, SimUser>();
   private readonly http: Server;
   private readonly watchers = { open: 0 };
+  private readonly hub: WatchHub;
   private readonly log: Logger;
   private port = 0;
 
@@ -58,6 +60,7 @@ export class SimServer {
     this.store = new Store(options.historyLimit ?? 1000);
     this.registry = new Registry(this.store, this.clock);
     this.faults = new Faults(options.random);
+    this.hub = new WatchHub(this.store);
     this.adminToken = options.adminToken ?? randomBytes(24).toString("base64url");
     this.addUser({ token: this.adminToken, name: "admin", groups: ["system:masters"] });
     for (const u of options.users ?? []) this.addUser(u);
@@ -77,6 +80,7 @@ export class SimServer {
         serverAddress: () => `127.0.0.1:${this.port}`,
         addUser: (u) => this.users.set(u.token, u),
         watchers: this.watchers,
+        hub: this.hub,
         legacyPolicy: options.legacyPolicy ?? false,
       });
     });

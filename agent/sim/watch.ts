@@ -10,6 +10,7 @@ import type { Registry, Target } from "./registry";
 import { groupVersion } from "./resources";
 import { fieldSelector, labelSelector } from "./selectors";
 import type { KObj, StoreEvent } from "./store";
+import type { WatchHub } from "./watch-hub";
 
 export interface WatchOptions {
   clock: Clock;
@@ -18,6 +19,8 @@ export interface WatchOptions {
   closeAfterMs: number | null;
   onOpen(): void;
   onClose(): void;
+  /** Delivers store events to this watch once it has replayed what it starts from. */
+  hub: WatchHub;
 }
 
 const nodeInfoEmpty = {
@@ -41,9 +44,20 @@ function emptyShape(kind: string): Record<string, unknown> {
   }
 }
 
+/** The `metadata.name=x` a field selector pins, for the hub's index; "" when it pins none. */
+export function pinnedName(fieldSelectorText: string | null): string {
+  for (const part of (fieldSelectorText ?? "").split(",")) {
+    const m = /^\s*metadata\.name\s*==?\s*(.*?)\s*$/.exec(part);
+    if (m) return m[1];
+  }
+  return "";
+}
+
 export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: ServerResponse, opts: WatchOptions): void {
-  const labels = labelSelector(q.get("labelSelector"));
-  const fields = fieldSelector(q.get("fieldSelector"), t.def.plural, t.def.kind, t.version);
+  const labelText = q.get("labelSelector");
+  const fieldText = q.get("fieldSelector");
+  const labels = labelSelector(labelText);
+  const fields = fieldSelector(fieldText, t.def.plural, t.def.kind, t.version);
   const inScope = (o: KObj) => !t.def.namespaced || !t.namespace || o.metadata.namespace === t.namespace;
   const matches = (o: KObj | undefined) => Boolean(o) && inScope(o!) && labels(o!.metadata.labels) && fields(o!);
   const cacheKey = `${t.def.group}|${t.version}`;
@@ -57,25 +71,8 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
     cache?.set(k, s);
     return s;
   };
-  res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private" });
-  // Clients wait for the headers before they consider the watch open; do not hold them back.
-  res.flushHeaders();
-  const abort = new AbortController();
-  let closed = false;
-  let unsubscribe = () => {};
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    abort.abort();
-    unsubscribe();
-    opts.onClose();
-    res.end();
-  };
-  res.on("close", close);
-  opts.onOpen();
-
-  const deliver = (ev: StoreEvent) => {
-    if (closed) return;
+  /** The line this watch sends for a store event, if any (selector transitions included). */
+  const eventLine = (ev: StoreEvent): string | undefined => {
     const now = matches(ev.obj);
     const before = matches(ev.prev);
     let type: string | undefined;
@@ -84,13 +81,32 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
     else if (now && before) type = "MODIFIED";
     else if (now) type = "ADDED";
     else if (before) type = "DELETED";
-    if (!type) return;
+    if (!type) return undefined;
     if (type === "DELETED" && ev.type === "MODIFIED") {
       // Stopped matching: the watch cache sends the previous object, stamped with the new version.
       const gone = { ...ev.prev!, metadata: { ...ev.prev!.metadata, resourceVersion: ev.obj.metadata.resourceVersion } };
-      res.write(line(type, gone, ev));
-    } else res.write(line(type, ev.obj, ev));
+      return line(type, gone, ev);
+    }
+    return line(type, ev.obj, ev);
   };
+  res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private" });
+  // Clients wait for the headers before they consider the watch open; do not hold them back.
+  res.flushHeaders();
+  const abort = new AbortController();
+  let closed = false;
+  let membership: { flush(): void; leave(): void } | undefined;
+  /** `graceful`: the server ends the stream, so events already due go out before the end. */
+  const close = (graceful: boolean) => {
+    if (closed) return;
+    closed = true;
+    abort.abort();
+    if (graceful) membership?.flush();
+    membership?.leave();
+    opts.onClose();
+    res.end();
+  };
+  res.on("close", () => close(false));
+  opts.onOpen();
 
   const rv = q.get("resourceVersion");
   if (!rv || rv === "0") {
@@ -100,15 +116,21 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
     if (!Array.isArray(since)) {
       const status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `too old resource version: ${rv} (${since.tooOld})`, reason: "Expired", code: 410 };
       res.write(JSON.stringify({ type: "ERROR", object: status }) + "\n");
-      close();
+      close(true);
       return;
     }
-    for (const ev of since) deliver(ev);
+    for (const ev of since) {
+      const l = eventLine(ev);
+      if (l !== undefined) res.write(l);
+    }
   }
-  unsubscribe = reg.store.subscribe(t.def.storage, deliver);
+  const key = `${t.version}|${t.namespace}|${labelText ?? ""}|${fieldText ?? ""}`;
+  const namespace = t.def.namespaced ? t.namespace : "";
+  membership = opts.hub.join({ storage: t.def.storage, key, namespace, name: pinnedName(fieldText), line: eventLine }, { res });
 
   const bookmark = () => {
     if (closed) return;
+    membership?.flush();
     const object = { kind: t.def.kind, apiVersion: groupVersion(t.def.group, t.version), metadata: { resourceVersion: String(reg.store.currentRv()), creationTimestamp: null }, ...emptyShape(t.def.kind) };
     res.write(JSON.stringify({ type: "BOOKMARK", object }) + "\n");
   };
@@ -116,8 +138,8 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
   // Without timeoutSeconds the real server picks a random 30–60 min (minRequestTimeout × [1, 2)).
   const timeoutMs = timeoutS ? Number(timeoutS) * 1000 : 1800_000 * (1 + Math.random());
   const after = (ms: number, fn: () => void) => opts.clock.sleep(ms, abort.signal).then(fn, () => {});
-  after(timeoutMs, close);
-  if (opts.closeAfterMs !== null) after(opts.closeAfterMs, close);
+  after(timeoutMs, () => close(true));
+  if (opts.closeAfterMs !== null) after(opts.closeAfterMs, () => close(true));
   if (q.get("allowWatchBookmarks") === "true") {
     if (timeoutMs > 2000) after(timeoutMs - 2000, bookmark);
     const periodic = () => after(opts.bookmarkIntervalMs, () => (bookmark(), !closed && periodic()));
