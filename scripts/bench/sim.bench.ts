@@ -8,18 +8,19 @@
  * writer's callback run. The watchers are what 2000 sluice agents open: the `sluice`
  * namespace's Leases with the label selector `sluice.dev/group=default`.
  *
- * Two workloads, both against those same 2000 watchers:
+ * Two workloads, both against those same 2000 watchers, both held to the issue's goal:
  * - worst (sim.write_throughput, sim.watch_fanout_*): every write patches the group's slot Lease,
- *   so every write is delivered to all 2000 watchers (400k events/s at 200 writes/s).
+ *   so every write is delivered to all 2000 watchers (400k events/s at 200 writes/s). The goal
+ *   is judged on this one: it is the issue's sentence taken literally, and it passes on 2 cores.
  * - mix (sim.mix.*): writes spread as in a 2000-node cluster with sluice: kubelet node-Lease
  *   heartbeats, Node status, pod and Event writes, a Lease of another group, and 1 in 10 on the
- *   group's slot Lease (the only writes the agents' watches match). The goal is judged on this one.
+ *   group's slot Lease (the only writes the agents' watches match): the headroom in real use.
  *
- * Throughput: 16 connections write as fast as answers come for 8 s; the figure is writes divided by
+ * Throughput: 16 connections write as fast as answers come for 10 s; the figure is writes divided by
  * the time until the watchers have received every event those writes produced, so a server that
  * answers writes but falls behind on fan-out is not credited. Fan-out latency: writes paced at
  * 200/s for 5 s; ms from each write's response to its event's arrival, over every 20th watcher.
- * Loopback only; the whole suite is bounded to about 50 s.
+ * Loopback only; about 36 s, and bounded (drains give up after 5 s) to about a minute.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { Agent, request } from "node:http";
@@ -30,9 +31,10 @@ import { type BenchSuite, type Figure, figure, percentiles } from "./types";
 const WATCHERS = 2000;
 const RATE = 200;
 const SAMPLE_EVERY = 20;
-const THROUGHPUT_MS = 8000;
+const THROUGHPUT_MS = 10_000;
 const PACED_MS = 5000;
-const DRAIN_LIMIT_MS = 8000;
+const DRAIN_LIMIT_MS = 5000;
+const MAX_INFLIGHT = 64;
 const LEASES = "/apis/coordination.k8s.io/v1/namespaces";
 
 const wall = () => performance.timeOrigin + performance.now();
@@ -147,6 +149,8 @@ interface Measured {
   paced: number;
   /** Send to response of the paced writes. */
   writeP95: number;
+  /** p95 from sending the write to its event at a watcher: fair across servers that answer before or after fanning out. */
+  endToEnd: number;
 }
 
 async function measure(server: Target, watchers: Watchers, write: Write): Promise<Measured> {
@@ -174,26 +178,34 @@ async function measure(server: Target, watchers: Watchers, write: Write): Promis
   // Latency at the issue's rate: ms from a write's response to its event at each sampled watcher.
   const answered = new Map<number, number>();
   const took: number[] = [];
+  let inflight = 0;
+  const sentAt = new Map<number, number>();
   const paced = performance.now();
   const pending: Promise<unknown>[] = [];
   let failed: unknown;
   for (let i = 0; i < (RATE * PACED_MS) / 1000; i++) {
     const wait = paced + (i * 1000) / RATE - performance.now();
     if (wait > 0) await sleep(wait);
+    // A server that cannot keep the pace gets fewer writes, not an unbounded queue (and bench time).
+    if (inflight >= MAX_INFLIGHT) continue;
     const n = id++;
     const w = write(n);
     if (w.fanout) expected += WATCHERS;
     const sent = wall();
+    sentAt.set(n, sent);
+    inflight++;
     // Caught at once: a failure must not become an unhandled rejection while the pacing goes on.
-    pending.push(send(server, agent, w).then(() => (answered.set(n, wall()), took.push(wall() - sent)), (err) => (failed ??= err)));
+    pending.push(send(server, agent, w).then(() => (inflight--, answered.set(n, wall()), took.push(wall() - sent)), (err) => (failed ??= err)));
   }
   await Promise.all(pending);
   if (failed) throw failed;
-  const rate = (RATE * PACED_MS) / (performance.now() - paced);
+  const rate = answered.size / ((performance.now() - paced) / 1000);
   const { report } = await watchers.drained(expected);
-  const latencies = report.samples.filter(([n]) => answered.has(n)).map(([n, t]) => t - answered.get(n)!);
+  const arrived = report.samples.filter(([n]) => answered.has(n));
+  const latencies = arrived.map(([n, t]) => t - answered.get(n)!);
+  const endToEnd = percentiles(arrived.map(([n, t]) => t - sentAt.get(n)!)).p95;
   agent.destroy();
-  return { throughput, delivered, ...percentiles(latencies), paced: rate, writeP95: percentiles(took).p95 };
+  return { throughput, delivered, ...percentiles(latencies), paced: rate, writeP95: percentiles(took).p95, endToEnd };
 }
 
 /** Forks the server; SIM_BENCH_PROFILE=dir profiles it (node --cpu-prof) instead of the bench. */
@@ -234,12 +246,14 @@ async function run(): Promise<Figure[]> {
       figure("sim.watch_fanout_p95", worst.p95, "ms", { maxValue: 1000 }),
       figure("sim.paced_write_rate", worst.paced, "writes/s", { minValue: RATE * 0.95 }),
       figure("sim.write_latency_p95", worst.writeP95, "ms"),
+      figure("sim.watch_end_to_end_p95", worst.endToEnd, "ms"),
       figure("sim.delivered", worst.delivered, "fraction", { minValue: 1 }),
       figure("sim.mix.write_throughput", mix.throughput, "writes/s", { minValue: RATE, goal: `${goal}, 1 write in 10 to them` }),
       figure("sim.mix.watch_fanout_p50", mix.p50, "ms", { maxValue: 250 }),
       figure("sim.mix.watch_fanout_p95", mix.p95, "ms", { maxValue: 1000 }),
       figure("sim.mix.paced_write_rate", mix.paced, "writes/s", { minValue: RATE * 0.95 }),
       figure("sim.mix.write_latency_p95", mix.writeP95, "ms"),
+      figure("sim.mix.watch_end_to_end_p95", mix.endToEnd, "ms"),
       figure("sim.mix.delivered", mix.delivered, "fraction", { minValue: 1 }),
     ];
   } finally {
