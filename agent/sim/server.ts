@@ -29,7 +29,7 @@ export interface SimServerOptions {
   /** Token of the built-in `admin` user (group system:masters); random when omitted. */
   adminToken?: string;
   users?: SimUserSpec[];
-  /** Multi-document YAML: `users:` documents and RBAC objects (see docs/sim.md). */
+  /** Multi-document YAML: `users:` documents and RBAC objects (see docs/usage/sim.md). */
   authYaml?: string;
   /** Namespaces created at start besides default, kube-system, kube-public, kube-node-lease. */
   namespaces?: string[];
