@@ -67,6 +67,42 @@ export function queueOrder(waiters: readonly WaiterRecord[], holders: ReadonlySe
     .sort((a, b) => a.needSince - b.needSince || a.createdAt - b.createdAt || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
 
+function before(a: WaiterRecord, b: WaiterRecord): boolean {
+  if (a.needSince !== b.needSince) return a.needSince < b.needSince;
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+  return a.node < b.node;
+}
+
+export interface Standing {
+  /** My index among the live waiters (-1: not queued). */
+  position: number;
+  /** The first `k` live waiters, in order. */
+  heads: WaiterRecord[];
+}
+
+/**
+ * Where `me` stands among the live waiters (not holding a slot, not judged stale; never myself
+ * judged stale), and who the first k are: the same answer as queueOrder, in O(n·k) instead of a
+ * sort, because every waiter computes it on every Lease event.
+ */
+export function queueStanding(me: string, waiters: readonly WaiterRecord[], holders: ReadonlySet<string>, stale: ReadonlySet<string>, k: number): Standing {
+  const mine = waiters.find((w) => w.node === me);
+  let position = mine && !holders.has(me) ? 0 : -1;
+  const heads: WaiterRecord[] = [];
+  for (const w of waiters) {
+    if (w.node === "" || holders.has(w.node) || (w.node !== me && stale.has(w.node))) continue;
+    if (position >= 0 && w !== mine && before(w, mine!)) position += 1;
+    if (k <= 0) continue;
+    let i = heads.length;
+    while (i > 0 && before(w, heads[i - 1])) i -= 1;
+    if (i < k) {
+      heads.splice(i, 0, w);
+      if (heads.length > k) heads.pop();
+    }
+  }
+  return { position, heads };
+}
+
 export type TryDecision =
   | { kind: "take"; slot: number }
   | { kind: "wait"; reason: "not-queued" | "no-free-slot" | "not-my-turn"; position: number };
@@ -75,9 +111,7 @@ export type TryDecision =
  * With k slots free, the first k live waiters each try one, the i-th waiter the i-th free slot,
  * so that agreeing observers never collide and nobody else writes: no thundering herd.
  */
-export function shouldITry(me: string, queue: readonly WaiterRecord[], stale: ReadonlySet<string>, freeSlots: readonly number[]): TryDecision {
-  const live = queue.filter((w) => w.node === me || !stale.has(w.node));
-  const position = live.findIndex((w) => w.node === me);
+export function shouldITry(position: number, freeSlots: readonly number[]): TryDecision {
   if (position < 0) return { kind: "wait", reason: "not-queued", position };
   if (freeSlots.length === 0) return { kind: "wait", reason: "no-free-slot", position };
   if (position < freeSlots.length) return { kind: "take", slot: freeSlots[position] };
@@ -90,20 +124,9 @@ export function shouldITry(me: string, queue: readonly WaiterRecord[], stale: Re
  * A stale mark lasts until the waiter's Lease changes; a stale waiter that is alive still takes
  * a slot when it can (it never marks itself), at worst one conflict.
  */
-export function overdueHeads(
-  me: string,
-  queue: readonly WaiterRecord[],
-  stale: ReadonlySet<string>,
-  freeSlotCount: number,
-  sinceProgressMs: number,
-  headGraceMs: number,
-): string[] {
-  if (freeSlotCount === 0 || sinceProgressMs < headGraceMs) return [];
-  return queue
-    .filter((w) => w.node === me || !stale.has(w.node))
-    .slice(0, freeSlotCount)
-    .map((w) => w.node)
-    .filter((n) => n !== me);
+export function overdueHeads(me: string, heads: readonly WaiterRecord[], sinceProgressMs: number, headGraceMs: number): string[] {
+  if (sinceProgressMs < headGraceMs) return [];
+  return heads.map((w) => w.node).filter((n) => n !== me);
 }
 
 /** Holders whose configured concurrency differs from ours: surfaced, never acted upon. */

@@ -1,8 +1,8 @@
 export { RebootLock, type AcquireRequest, type LockDeps, type LockOptions } from "./lock";
 export { LeaseCache, type CachedLease } from "./cache";
 export {
-  isSlotFree, isNodeGone, queueOrder, shouldITry, overdueHeads, concurrencyMismatches, isBusyPhase,
-  type Observed, type NodeAbsence, type SlotContext, type SlotVerdict, type TryDecision,
+  isSlotFree, isNodeGone, queueOrder, queueStanding, shouldITry, overdueHeads, concurrencyMismatches, isBusyPhase,
+  type Observed, type NodeAbsence, type SlotContext, type SlotVerdict, type TryDecision, type Standing,
 } from "./decide";
 export { groupView, type GroupView } from "./group-view";
 export { LOCK_PHASES, type LockPhase, type SlotRecord, type WaiterRecord, slotRecord, waiterRecord } from "./record";

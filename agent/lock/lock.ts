@@ -10,7 +10,7 @@ import type { EventRecorder } from "../ports/events";
 import { KubeError } from "../kube/errors";
 import type { Kube, V1Lease } from "../kube/types";
 import { LeaseCache } from "./cache";
-import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, isSlotFree, overdueHeads, queueOrder, shouldITry } from "./decide";
+import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, isSlotFree, overdueHeads, queueStanding, shouldITry } from "./decide";
 import { type GroupView, groupView } from "./group-view";
 import { releasedSlot, renewedSlot, takenSlot, waiterLease } from "./leases";
 import { groupSelector, slotName, waiterName } from "./names";
@@ -192,8 +192,9 @@ export class RebootLock {
 
   private async tookSlot(slot: SlotRecord): Promise<SlotRecord> {
     this.startRenewing();
-    // Off the critical path: the queue already ignores nodes that hold a slot.
-    await this.leaveQueue().catch((err: unknown) => this.deps.log.debug("could not leave the queue", { code: (err as KubeError).code }));
+    // Off the critical path (not awaited): the queue already ignores nodes that hold a slot, and
+    // release() deletes the waiting Lease again should this attempt fail.
+    void this.leaveQueue().catch((err: unknown) => this.deps.log.debug("could not leave the queue", { code: (err as KubeError).code }));
     return slot;
   }
 
@@ -218,19 +219,21 @@ export class RebootLock {
       if (v.free) free.push(i);
       else if (v.expiresInMs !== undefined) wake = Math.min(wake, v.expiresInMs);
     }
-    const queue = queueOrder(view.waiters, view.holders);
-    const staleNodes = this.currentStale(queue);
-    const heads = queue.filter((w) => !staleNodes.has(w.node)).slice(0, free.length).map((w) => w.node);
-    const key = JSON.stringify([free, heads]);
+    const staleNodes = this.currentStale(view);
+    let standing = queueStanding(this.o.nodeName, view.waiters, view.holders, staleNodes, free.length);
+    const key = JSON.stringify([free, standing.heads.map((w) => w.node)]);
     if (key !== this.progress.key) this.progress = { key, at: now };
-    for (const node of overdueHeads(this.o.nodeName, queue, staleNodes, free.length, now - this.progress.at, this.o.headGraceMs)) {
-      const w = queue.find((x) => x.node === node)!;
-      this.stale.set(node, w.resourceVersion);
-      staleNodes.add(node);
-      this.deps.log.info("waiter at the head of the queue did not take a free slot; stepping past it", { waiter: node, graceMs: this.o.headGraceMs });
+    const overdue = free.length > 0 ? overdueHeads(this.o.nodeName, standing.heads, now - this.progress.at, this.o.headGraceMs) : [];
+    if (overdue.length > 0) {
+      for (const node of overdue) {
+        this.stale.set(node, standing.heads.find((x) => x.node === node)!.resourceVersion);
+        staleNodes.add(node);
+        this.deps.log.info("waiter at the head of the queue did not take a free slot; stepping past it", { waiter: node, graceMs: this.o.headGraceMs });
+      }
       this.progress = { key: "", at: now };
+      standing = queueStanding(this.o.nodeName, view.waiters, view.holders, staleNodes, free.length);
     }
-    const d = shouldITry(this.o.nodeName, queue, staleNodes, free);
+    const d = shouldITry(standing.position, free);
     if (d.kind === "take") return { take: { index: d.slot, verdict: verdicts.get(d.slot)! }, wakeInMs: 0 };
     if (d.reason === "not-my-turn") wake = Math.min(wake, Math.max(0, this.progress.at + this.o.headGraceMs - now));
     // Only the waiters next in line spend requests on the holders' Nodes.
@@ -245,9 +248,11 @@ export class RebootLock {
     return { wakeInMs: wake };
   }
 
-  private currentStale(queue: readonly { node: string; resourceVersion: string }[]): Set<string> {
-    const byNode = new Map(queue.map((w) => [w.node, w.resourceVersion]));
-    for (const [node, rv] of this.stale) if (byNode.get(node) !== rv) this.stale.delete(node);
+  private currentStale(view: GroupView): Set<string> {
+    if (this.stale.size > 0) {
+      const byNode = new Map(view.waiters.map((w) => [w.node, w.resourceVersion]));
+      for (const [node, rv] of this.stale) if (byNode.get(node) !== rv) this.stale.delete(node);
+    }
     return new Set(this.stale.keys());
   }
 

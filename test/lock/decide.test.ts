@@ -4,7 +4,7 @@
  * that skew between hosts changes nothing.
  */
 import { describe, expect, it } from "vitest";
-import { type Observed, isNodeGone, isSlotFree, overdueHeads, queueOrder, shouldITry } from "../../agent/lock/decide";
+import { type Observed, isNodeGone, isSlotFree, overdueHeads, queueOrder, queueStanding, shouldITry } from "../../agent/lock/decide";
 import type { SlotRecord, WaiterRecord } from "../../agent/lock/record";
 
 const MIN = 60_000;
@@ -69,8 +69,8 @@ describe("queueOrder", () => {
   });
 });
 
-describe("shouldITry", () => {
-  const queue = [w("a", 1), w("b", 2), w("c", 3), w("d", 4)];
+describe("queueStanding and shouldITry", () => {
+  const queue = [w("c", 3), w("a", 1), w("d", 4), w("b", 2)];
   it.each([
     ["head takes the only free slot", "a", [], [0], { kind: "take", slot: 0 }],
     ["second waits its turn", "b", [], [0], { kind: "wait", reason: "not-my-turn", position: 1 }],
@@ -80,20 +80,28 @@ describe("shouldITry", () => {
     ["stale head is stepped past", "b", ["a"], [1], { kind: "take", slot: 1 }],
     ["a stale-judged waiter still tries for itself", "a", ["a"], [1], { kind: "take", slot: 1 }],
   ] as const)("%s", (_n, me, stale, free, expected) => {
-    expect(shouldITry(me, queue, new Set(stale), free)).toEqual(expected);
+    expect(shouldITry(queueStanding(me, queue, new Set(), new Set(stale), free.length).position, free)).toEqual(expected);
+  });
+
+  it("agrees with queueOrder on position and heads, with holders and ties", () => {
+    const many = Array.from({ length: 60 }, (_, i) => w(`n${(i * 17) % 60}`, (i * 7) % 13, i % 3));
+    const holders = new Set(["n5", "n9"]);
+    const order = queueOrder(many, holders).map((x) => x.node);
+    for (const me of ["n0", "n13", "n42", "n5"]) {
+      const s = queueStanding(me, many, holders, new Set(), 4);
+      expect(s.position).toBe(order.indexOf(me));
+      expect(s.heads.map((x) => x.node)).toEqual(order.slice(0, 4));
+    }
   });
 });
 
 describe("overdueHeads", () => {
-  const queue = [w("a", 1), w("b", 2), w("c", 3)];
+  const heads = [w("a", 1), w("b", 2)];
   it.each([
-    ["within the grace", "c", [], 1, 999, []],
-    ["head overdue", "c", [], 1, 1000, ["a"]],
-    ["two heads overdue with two free slots", "c", [], 2, 1000, ["a", "b"]],
-    ["never marks itself", "a", [], 1, 5000, []],
-    ["already stale heads are skipped", "c", ["a"], 1, 1000, ["b"]],
-    ["no free slot, nobody overdue", "c", [], 0, 9999, []],
-  ] as const)("%s", (_n, me, stale, free, since, expected) => {
-    expect(overdueHeads(me, queue, new Set(stale), free, since, 1000)).toEqual(expected);
+    ["within the grace", "c", 999, []],
+    ["heads overdue", "c", 1000, ["a", "b"]],
+    ["never marks itself", "a", 5000, ["b"]],
+  ] as const)("%s", (_n, me, since, expected) => {
+    expect(overdueHeads(me, heads, since, 1000)).toEqual(expected);
   });
 });
