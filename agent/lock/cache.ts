@@ -35,7 +35,7 @@ function isOlder(candidate: string | undefined, current: string | undefined): bo
 
 export class LeaseCache {
   private readonly entries = new Map<string, CachedLease>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(changed: V1Lease | undefined) => void>();
   private resourceVersion = "";
   private synced!: Promise<void>;
   private loop: Promise<void> | undefined;
@@ -78,8 +78,8 @@ export class LeaseCache {
     return [...this.entries.values()];
   }
 
-  /** Called after every change; returns the unsubscribe function. */
-  onChange(listener: () => void): () => void {
+  /** Called after every change with the changed Lease (undefined after a relist or a deletion); returns the unsubscribe function. */
+  onChange(listener: (changed: V1Lease | undefined) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -91,7 +91,7 @@ export class LeaseCache {
     if (cur && isOlder(lease.metadata?.resourceVersion, cur.lease.metadata?.resourceVersion)) return;
     const key = recordKey(lease);
     this.entries.set(name, { lease, key, observedAt: cur && cur.key === key ? cur.observedAt : this.clock.monotonic() });
-    this.emit();
+    this.emit(lease);
   }
 
   forget(name: string): void {
@@ -101,9 +101,9 @@ export class LeaseCache {
   /** Increments on every change: lets a waiter tell whether anything happened since it looked. */
   version = 0;
 
-  private emit(): void {
+  private emit(changed?: V1Lease): void {
     this.version += 1;
-    for (const l of [...this.listeners]) l();
+    for (const l of [...this.listeners]) l(changed);
   }
 
   private async run(ready: () => void): Promise<void> {

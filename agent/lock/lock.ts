@@ -14,7 +14,7 @@ import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, 
 import { type GroupView, groupView } from "./group-view";
 import { releasedSlot, renewedSlot, takenSlot, waiterLease } from "./leases";
 import { groupSelector, slotName, waiterName } from "./names";
-import type { LockPhase, SlotRecord } from "./record";
+import { type LockPhase, type SlotRecord, roleOf } from "./record";
 import { isTransient, retryDelayMs } from "./retry";
 
 export interface LockOptions {
@@ -85,7 +85,10 @@ export class RebootLock {
       watchTimeoutSeconds: this.o.watchTimeoutSeconds,
       random: options.random,
     });
-    this.cache.onChange(() => this.warnMismatches());
+    // Only slot changes can reveal a misconfigured holder; waiter churn must stay O(1) here.
+    this.cache.onChange((changed) => {
+      if (!changed || roleOf(changed) === "slot") this.warnMismatches();
+    });
   }
 
   /** Lists and starts watching; resumes renewing a slot this node already holds (after a restart). */
