@@ -7,3 +7,4 @@
 export * as sim from "../sim";
 export { serveSim } from "../sim/serve";
 export * as kube from "../kube";
+export { runDemo } from "./demo/fleet";

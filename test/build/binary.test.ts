@@ -80,6 +80,13 @@ describe("single executables", () => {
     expect(err).not.toMatch(/warning|Error/i);
   }, 60_000);
 
+  it("runs the demo fleet from the executable", () => {
+    const r = exec(amd64, ["demo", "--nodes", "2", "--pods-per-node", "1", "--speed", "300"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^done: 2 of 2 nodes rebooted .* at most 1 at once|^done: 2 of 2 nodes rebooted .* at most 2 at once/m);
+  }, 60_000);
+
   it("runs as the unit would and stops with 0 on SIGTERM", async () => {
     const dir = tempDir();
     const child = spawn(amd64, ["run", "--config-dir", dir, "--node-name", "node-a", "--kubeconfig", join(dir, "kubeconfig")], {
