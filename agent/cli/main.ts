@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { createLogger } from "../log";
 import { ExitCode, ExitError, errorMessage } from "../ports";
 import { checkConfigCommand } from "./commands/check-config";
+import { lockCommand } from "./commands/lock";
 import { demoCommand } from "./commands/demo";
 import { runCommand } from "./commands/run";
 import { signalsCommand } from "./commands/signals";
@@ -22,7 +23,7 @@ export function buildProgram(ctx: CliContext): Command {
     .description("Reboots Kubernetes nodes on Flatcar Container Linux for OS updates, a few at a time, drained, inside the maintenance window.")
     .version(`sluice ${VERSION} (node ${versionInfo().node} ${process.arch})`, "-V, --version")
     .showHelpAfterError("(run sluice --help for usage)");
-  for (const cmd of [runCommand(ctx), demoCommand(ctx), checkConfigCommand(ctx), signalsCommand(ctx), simCommand(ctx), versionCommand(ctx)]) program.addCommand(cmd);
+  for (const cmd of [runCommand(ctx), demoCommand(ctx), checkConfigCommand(ctx), lockCommand(ctx), signalsCommand(ctx), simCommand(ctx), versionCommand(ctx)]) program.addCommand(cmd);
   // Every command, nested ones included, reports usage errors as exceptions (exit 64) and
   // writes to the context's streams, so tests see exactly what a user would.
   const configure = (cmd: Command) => {
@@ -44,13 +45,21 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
       // --help and --version "fail" with exit code 0 by design.
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    if (err instanceof ExitError) {
+    if (isExitError(err)) {
       ctx.log.error(err.message, { code: err.code });
       return err.exitCode;
     }
     ctx.log.error(`internal error: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
     return ExitCode.internal;
   }
+}
+
+/**
+ * By shape, not `instanceof`: an ExitError thrown from the heavy chunk (agent/cli/heavy.ts) is an
+ * instance of that chunk's copy of the class.
+ */
+function isExitError(err: unknown): err is ExitError {
+  return err instanceof ExitError || (err instanceof Error && typeof (err as ExitError).exitCode === "number" && typeof (err as ExitError).code === "string");
 }
 
 function realContext(): CliContext {

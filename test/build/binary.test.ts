@@ -80,6 +80,29 @@ describe("single executables", () => {
     expect(err).not.toMatch(/warning|Error/i);
   }, 60_000);
 
+  it("steers the lock of a served simulator from the executable (both from the heavy chunk)", async () => {
+    const dir = tempDir();
+    const kubeconfig = join(dir, "kubeconfig");
+    const server = spawn(amd64, ["sim", "serve", "--nodes", "n1", "--kubeconfig-out", kubeconfig], { env: { PATH: process.env.PATH } });
+    let err = "";
+    server.stderr.on("data", (d) => (err += d));
+    try {
+      await expect.poll(() => err, { timeout: 30_000 }).toContain("sim API server ready");
+      const args = ["--config-dir", dir, "--kubeconfig", kubeconfig, "--concurrency", "2"];
+      const paused = exec(amd64, ["lock", "pause", ...args]);
+      expect(paused).toMatchObject({ code: 0, stdout: "group default paused\n" });
+      const list = exec(amd64, ["lock", "list", "--json", ...args]);
+      expect(list.code).toBe(0);
+      expect(JSON.parse(list.stdout)).toMatchObject({ group: "default", namespace: "sluice", concurrency: 2 });
+      expect(JSON.parse(list.stdout).paused).toBeTruthy();
+      const bad = exec(amd64, ["lock", "release", "bogus", ...args]);
+      expect(bad.code).toBe(64);
+    } finally {
+      server.kill("SIGTERM");
+      await new Promise((r) => server.on("exit", r));
+    }
+  }, 60_000);
+
   it("runs the demo fleet from the executable", () => {
     const r = exec(amd64, ["demo", "--nodes", "2", "--pods-per-node", "1", "--speed", "300"]);
     expect(r.stderr).toBe("");

@@ -1,15 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { Command } from "commander";
-import { KubeConfig } from "@kubernetes/client-node";
 import type { Settings } from "../../config";
 import { nodeFs } from "../../host";
-import { ClientNodeKube, KubeError } from "../../kube";
-import { type LockState, pauseGroup, readLockState, releaseSlotByOperator, resumeGroup } from "../../lock";
-import { ExitCode, ExitError, SluiceError } from "../../ports";
+import type { Kube } from "../../kube";
+import type { LockState } from "../../lock";
+import { ExitCode, ExitError } from "../../ports";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
+import { loadHeavy } from "../load-heavy";
 import { checkCredentialFile } from "./run";
+
+type LockAdmin = Awaited<ReturnType<typeof loadHeavy>>["lockAdmin"];
 
 /**
  * `sluice lock list|release|pause|resume`: an operator's view of and hands on a group's reboot
@@ -26,8 +28,8 @@ export function lockCommand(ctx: CliContext): Command {
 
   const list = sub("list", "print the slots (holder, phase, age) and the queue of waiting nodes").option("--json", "one JSON object");
   list.action(() =>
-    run(list, ctx, async (kube, s) => {
-      const state = await readLockState(kube, { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
+    run(list, ctx, async (kube, s, admin) => {
+      const state = await admin.readLockState(kube, { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
       ctx.stdout.write(list.opts().json ? `${JSON.stringify(state)}\n` : formatLockState(state, Date.now()));
     }),
   );
@@ -36,25 +38,25 @@ export function lockCommand(ctx: CliContext): Command {
     .argument("<slot>", "slot index or Lease name, e.g. 0 or sluice-default-0")
     .option("--force", "release even a slot whose holder is draining or rebooting");
   release.action((slot: string) =>
-    run(release, ctx, async (kube, s) => {
-      const r = await releaseSlotByOperator(kube, { namespace: s.namespace, group: s.group }, slot, { force: Boolean(release.opts().force), nowMs: Date.now() });
+    run(release, ctx, async (kube, s, admin) => {
+      const r = await admin.releaseSlotByOperator(kube, { namespace: s.namespace, group: s.group }, slot, { force: Boolean(release.opts().force), nowMs: Date.now() });
       ctx.stdout.write(r.previousHolder ? `released ${r.slot} (was held by ${r.previousHolder}${r.phase ? `, ${r.phase}` : ""})\n` : `${r.slot} was already free\n`);
     }),
   );
 
   const pause = sub("pause", "let no node take a slot of the group; current holders finish");
   pause.action(() =>
-    run(pause, ctx, async (kube, s) => {
+    run(pause, ctx, async (kube, s, admin) => {
       const by = `${safeUser()}@${hostname()}`;
-      const done = await pauseGroup(kube, { namespace: s.namespace, group: s.group }, by, Date.now());
+      const done = await admin.pauseGroup(kube, { namespace: s.namespace, group: s.group }, by, Date.now());
       ctx.stdout.write(done ? `group ${s.group} paused\n` : `group ${s.group} was already paused\n`);
     }),
   );
 
   const resume = sub("resume", "let waiting nodes take slots again");
   resume.action(() =>
-    run(resume, ctx, async (kube, s) => {
-      const done = await resumeGroup(kube, { namespace: s.namespace, group: s.group });
+    run(resume, ctx, async (kube, s, admin) => {
+      const done = await admin.resumeGroup(kube, { namespace: s.namespace, group: s.group });
       ctx.stdout.write(done ? `group ${s.group} resumed\n` : `group ${s.group} was not paused\n`);
     }),
   );
@@ -69,9 +71,12 @@ function safeUser(): string {
   }
 }
 
-async function run(cmd: Command, ctx: CliContext, body: (kube: ClientNodeKube, s: Settings) => Promise<void>): Promise<void> {
+async function run(cmd: Command, ctx: CliContext, body: (kube: Kube, s: Settings, admin: LockAdmin) => Promise<void>): Promise<void> {
   const s = (await loadFromCommand(cmd, ctx)).settings;
   await checkCredentialFile(nodeFs, s.kubeconfig, "kubeconfig");
+  // client-node and the lock code that classifies its errors come from the heavy chunk together,
+  // so that KubeError is one class for both (see agent/cli/heavy.ts).
+  const { KubeConfig, kube: k, lockAdmin } = await loadHeavy();
   const kc = new KubeConfig();
   try {
     kc.loadFromString(await readFile(s.kubeconfig, "utf8"));
@@ -79,10 +84,10 @@ async function run(cmd: Command, ctx: CliContext, body: (kube: ClientNodeKube, s
     throw new ExitError(ExitCode.config, "kubeconfig-unreadable", `kubeconfig: cannot load ${s.kubeconfig}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    await body(new ClientNodeKube(kc), s);
+    await body(new k.ClientNodeKube(kc), s, lockAdmin);
   } catch (err) {
-    if (err instanceof KubeError) throw new ExitError(ExitCode.unavailable, `kube-${err.code}`, `Kubernetes API: ${err.message}`, { cause: err });
-    if (err instanceof SluiceError && !(err instanceof ExitError)) {
+    if (err instanceof k.KubeError) throw new ExitError(ExitCode.unavailable, `kube-${err.code}`, `Kubernetes API: ${err.message}`, { cause: err });
+    if (err instanceof lockAdmin.SluiceError && !(err instanceof lockAdmin.ExitError)) {
       throw new ExitError(err.code === "lock-bad-slot" ? ExitCode.usage : ExitCode.unavailable, err.code, err.message, { cause: err });
     }
     throw err;
