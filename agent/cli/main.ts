@@ -14,6 +14,7 @@ import { demoCommand } from "./commands/demo";
 import { runCommand } from "./commands/run";
 import { signalsCommand } from "./commands/signals";
 import { simCommand } from "./commands/sim";
+import { statusCommand } from "./commands/status";
 import { versionCommand } from "./commands/version";
 import type { CliContext } from "./context";
 import { VERSION, versionInfo } from "./version";
@@ -23,7 +24,7 @@ export function buildProgram(ctx: CliContext): Command {
     .description("Reboots Kubernetes nodes on Flatcar Container Linux for OS updates, a few at a time, drained, inside the maintenance window.")
     .version(`sluice ${VERSION} (node ${versionInfo().node} ${process.arch})`, "-V, --version")
     .showHelpAfterError("(run sluice --help for usage)");
-  for (const cmd of [runCommand(ctx), demoCommand(ctx), checkConfigCommand(ctx), lockCommand(ctx), signalsCommand(ctx), simCommand(ctx), versionCommand(ctx)]) program.addCommand(cmd);
+  for (const cmd of [runCommand(ctx), demoCommand(ctx), checkConfigCommand(ctx), statusCommand(ctx), lockCommand(ctx), signalsCommand(ctx), simCommand(ctx), versionCommand(ctx)]) program.addCommand(cmd);
   // Every command, nested ones included, reports usage errors as exceptions (exit 64) and
   // writes to the context's streams, so tests see exactly what a user would.
   const configure = (cmd: Command) => {

@@ -1,0 +1,87 @@
+import { Command } from "commander";
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { DateTime } from "luxon";
+import type { LoadedConfig } from "../../config";
+import { nodeFs } from "../../host";
+import type { LockState } from "../../lock";
+import { errorMessage } from "../../ports";
+import { StateStore, type PersistedState } from "../../reboot/store";
+import { describeWindow, nextWindowOpening, windowContains } from "../../window";
+import { loadFromCommand, withConfigOptions } from "../config-options";
+import type { CliContext } from "../context";
+import { loadHeavy } from "../load-heavy";
+import { formatAge, formatLockState } from "./lock";
+
+export interface StatusReport {
+  node: string;
+  /** From state.json; undefined when the agent has written none yet. */
+  agent: PersistedState | undefined;
+  agentError?: string;
+  window: { open: boolean; windows: string[]; nextOpening?: string; zone: string };
+  lock?: LockState;
+  lockError?: string;
+}
+
+/**
+ * `sluice status`: this node's state and why, the window, the group's slots and queue. Every part
+ * is read separately and a part that cannot be read is shown as such: a status that fails
+ * because the API server is down would be useless exactly when it is needed.
+ */
+export async function collectStatus(loaded: LoadedConfig, nowMs: number): Promise<StatusReport> {
+  const s = loaded.settings;
+  const report: StatusReport = {
+    node: s.nodeName || hostname(),
+    agent: undefined,
+    window: { open: windowContains(loaded.windows, nowMs), windows: loaded.windows.map(describeWindow), zone: loaded.windows[0]?.timeZone ?? "UTC" },
+  };
+  try {
+    report.agent = await new StateStore(nodeFs, s.stateDir).load();
+  } catch (err) {
+    report.agentError = errorMessage(err);
+  }
+  const next = nextWindowOpening(loaded.windows, nowMs);
+  if (next) report.window.nextOpening = DateTime.fromMillis(next.start, { zone: report.window.zone === "local" ? "system" : report.window.zone }).toISO() ?? undefined;
+  if (!existsSync(s.kubeconfig)) {
+    report.lockError = `no kubeconfig at ${s.kubeconfig}`;
+    return report;
+  }
+  try {
+    const { KubeConfig, kube, lockAdmin } = await loadHeavy();
+    const kc = new KubeConfig();
+    kc.loadFromFile(s.kubeconfig);
+    report.lock = await lockAdmin.readLockState(new kube.ClientNodeKube(kc), { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
+  } catch (err) {
+    report.lockError = errorMessage(err);
+  }
+  return report;
+}
+
+export function formatStatus(r: StatusReport, nowMs: number): string {
+  const out: string[] = [];
+  const a = r.agent;
+  if (r.agentError) out.push(`node ${r.node}: state unknown (${r.agentError})`);
+  else if (!a) out.push(`node ${r.node}: idle (the agent has recorded no state yet)`);
+  else out.push(`node ${r.node}: ${a.state} for ${formatAge(nowMs - a.since)}: ${a.reason}${a.slot ? ` (slot ${a.slot})` : ""}`);
+  const when = r.window.open ? "open now" : r.window.nextOpening ? `closed; opens ${r.window.nextOpening}` : "closed; never opens";
+  out.push(`reboot window: ${r.window.windows.join("; ")}: ${when}`);
+  const d = a?.lastDrain;
+  if (d) {
+    out.push(`last drain (${formatAge(nowMs - d.at)} ago): ${d.summary}`);
+    for (const p of d.held) out.push(`  ${p.namespace}/${p.name}  ${p.state}  ${p.reason}${p.pdbs.length ? `  [PDB ${p.pdbs.join(", ")}]` : ""}`);
+  }
+  if (r.lock) out.push(formatLockState(r.lock, nowMs).trimEnd());
+  else out.push(`slots: unknown (${r.lockError})`);
+  return `${out.join("\n")}\n`;
+}
+
+export function statusCommand(ctx: CliContext): Command {
+  const cmd = new Command("status").description("this node's reboot state and why, the window, and the group's slots and queue").option("--json", "one JSON object");
+  withConfigOptions(cmd);
+  cmd.action(async (opts: { json?: boolean }) => {
+    const now = Date.now();
+    const report = await collectStatus(await loadFromCommand(cmd, ctx), now);
+    ctx.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report, now));
+  });
+  return cmd;
+}

@@ -1,0 +1,69 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { CliContext } from "../../agent/cli/context";
+import { main } from "../../agent/cli/main";
+import { drainNode } from "../../agent/drain";
+import { nodeFs } from "../../agent/host";
+import { Logger } from "../../agent/log";
+import { drainReport, initialState, StateStore } from "../../agent/reboot";
+import { addPdb, drive, startSim, type Harness } from "../drain/harness";
+import { Capture, tempDir } from "../helpers/tmp";
+
+function context() {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const ctx: CliContext = { env: {}, stdout, stderr, log: new Logger({ sink: stderr }), signal: new AbortController().signal };
+  return { ctx, stdout, stderr };
+}
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+describe("sluice status", () => {
+  it("shows a drain that timed out: the pods and the PDB that held it, beside the window and the slots", async () => {
+    h = await startSim();
+    h.cluster!.addWorkload("apps", "db", 2, ["node-a", "node-b"]);
+    addPdb(h.server, "db-pdb", { app: "db" }, { minAvailable: 2 });
+    const result = await drive(h.clock, drainNode({ node: "node-a", timeoutMs: 60_000 }, h.deps));
+    expect(result.outcome).toBe("timed-out");
+
+    const dir = tempDir();
+    const now = Date.now();
+    await new StateStore(nodeFs, dir).save({ ...initialState(now - 90_000), state: "aborting", reason: "drain timed out; forceReboot is off", lastDrain: drainReport(result, now - 60_000) });
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, h.server.kubeconfigYaml(), { mode: 0o600 });
+
+    const { ctx, stdout } = context();
+    const args = ["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", kubeconfig, "--node-name", "node-a", "--start-time", "8", "--end-time", "15", "--reboot-days", "mon"];
+    expect(await main(args, ctx)).toBe(0);
+    const lines = stdout.lines;
+    expect(lines[0]).toMatch(/^node node-a: aborting for 1m3\ds: drain timed out; forceReboot is off$/);
+    expect(lines[1]).toMatch(/^reboot window: Mon 08:00-15:00 UTC: (open now|closed; opens \d{4}-\d\d-\d\dT08:00:00\.000Z)$/);
+    expect(lines[2]).toMatch(/^last drain \(1m\d+s ago\): drain of node-a timed out after 60\.0s with 1 pod\(s\) left\. PDBs holding it: apps\/db-pdb\./);
+    expect(lines[3]).toMatch(/^  apps\/db-\S+  evicting  .*PodDisruptionBudget apps\/db-pdb.*\[PDB apps\/db-pdb\]$/);
+    expect(lines[4]).toBe("group default in namespace sluice: 1 slot, not paused");
+
+    const json = context();
+    expect(await main([...args, "--json"], json.ctx)).toBe(0);
+    const r = JSON.parse(json.stdout.text);
+    expect(r.agent.lastDrain.pdbs).toEqual(["apps/db-pdb"]);
+    expect(r.agent.lastDrain.held[0]).toMatchObject({ namespace: "apps", state: "evicting", pdbs: ["apps/db-pdb"] });
+    expect(r.lock.slots).toHaveLength(1);
+  }, 60_000);
+
+  it("still answers when there is no state, no kubeconfig, or a damaged state file", async () => {
+    const dir = tempDir();
+    const { ctx, stdout } = context();
+    expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1"], ctx)).toBe(0);
+    expect(stdout.lines[0]).toBe("node n1: idle (the agent has recorded no state yet)");
+    expect(stdout.lines.at(-1)).toBe(`slots: unknown (no kubeconfig at ${dir}/none)`);
+    writeFileSync(join(dir, "state.json"), "{");
+    const again = context();
+    expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1"], again.ctx)).toBe(0);
+    expect(again.stdout.lines[0]).toMatch(/^node n1: state unknown \(.*state\.json is not JSON/);
+  });
+});
