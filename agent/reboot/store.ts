@@ -6,6 +6,7 @@
  * reported, never fatal: the truth is elsewhere.
  */
 import { join } from "node:path";
+import type { DrainOutcome, HeldPod } from "../drain";
 import type { Fs } from "../ports";
 import { SluiceError } from "../ports";
 
@@ -15,23 +16,13 @@ export const STATE_FILE = "state.json";
 export const REBOOT_STATES = ["idle", "pending", "draining", "rebooting", "recovering", "releasing", "aborting"] as const;
 export type RebootState = (typeof REBOOT_STATES)[number];
 
-export interface HeldPodReport {
-  namespace: string;
-  name: string;
-  state: "evicting" | "terminating";
-  reason: string;
-  pdbs: string[];
-  errorCode?: string;
-  attempts: number;
-}
-
 /** What the last drain of this node came to: enough to say who held it. */
 export interface DrainReport {
-  outcome: "drained" | "timed-out" | "failed";
+  outcome: DrainOutcome;
   at: number;
   durationMs: number;
   evicted: number;
-  held: HeldPodReport[];
+  held: HeldPod[];
   pdbs: string[];
   summary: string;
   error?: { code: string; message: string };
