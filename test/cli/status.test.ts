@@ -38,10 +38,14 @@ describe("sluice status", () => {
     writeFileSync(kubeconfig, h.server.kubeconfigYaml(), { mode: 0o600 });
 
     const { ctx, stdout } = context();
-    const args = ["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", kubeconfig, "--node-name", "node-a", "--start-time", "8", "--end-time", "15", "--reboot-days", "mon"];
+    writeFileSync(join(dir, "reboot-required"), "");
+    const args = ["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", kubeconfig, "--node-name", "node-a", "--start-time", "8", "--end-time", "15", "--reboot-days", "mon", "--reboot-sentinel", join(dir, "reboot-required"), "--update-engine", "off"];
     expect(await main(args, ctx)).toBe(0);
     const lines = stdout.lines;
     expect(lines[0]).toMatch(/^node node-a: aborting for 1m3\ds: drain timed out; forceReboot is off$/);
+    expect(lines[1]).toMatch(/^reboot needed \(since /);
+    expect(lines[2]).toMatch(new RegExp(`^  sentinel-file: needed \\(.*${dir}/reboot-required`));
+    lines.splice(1, 2);
     expect(lines[1]).toMatch(/^reboot window: Mon 08:00-15:00 UTC: (open now|closed; opens \d{4}-\d\d-\d\dT08:00:00\.000Z)$/);
     expect(lines[2]).toMatch(/^last drain \(1m\d+s ago\): drain of node-a timed out after 60\.0s with 1 pod\(s\) left\. PDBs holding it: apps\/db-pdb\./);
     expect(lines[3]).toMatch(/^  apps\/db-\S+  evicting  .*PodDisruptionBudget apps\/db-pdb.*\[PDB apps\/db-pdb\]$/);
@@ -58,12 +62,15 @@ describe("sluice status", () => {
   it("still answers when there is no state, no kubeconfig, or a damaged state file", async () => {
     const dir = tempDir();
     const { ctx, stdout } = context();
-    expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1"], ctx)).toBe(0);
+    const quiet = ["--reboot-sentinel", join(dir, "absent"), "--update-engine", "off"];
+    expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1", ...quiet], ctx)).toBe(0);
     expect(stdout.lines[0]).toBe("node n1: idle (the agent has recorded no state yet)");
+    expect(stdout.lines[1]).toBe("no reboot needed");
+    expect(stdout.lines[2]).toMatch(/^  sentinel-file: not needed /);
     expect(stdout.lines.at(-1)).toBe(`slots: unknown (no kubeconfig at ${dir}/none)`);
     writeFileSync(join(dir, "state.json"), "{");
     const again = context();
-    expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1"], again.ctx)).toBe(0);
+    expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1", ...quiet], again.ctx)).toBe(0);
     expect(again.stdout.lines[0]).toMatch(/^node n1: state unknown \(.*state\.json is not JSON/);
   });
 });

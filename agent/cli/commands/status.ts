@@ -5,6 +5,7 @@ import { DateTime } from "luxon";
 import type { LoadedConfig } from "../../config";
 import { nodeFs } from "../../host";
 import type { LockState } from "../../lock";
+import type { SignalsStatus } from "../../signals";
 import { errorMessage } from "../../ports";
 import { StateStore, type PersistedState } from "../../reboot/store";
 import { describeWindow, nextWindowOpening, windowContains } from "../../window";
@@ -12,12 +13,16 @@ import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 import { loadHeavy } from "../load-heavy";
 import { formatAge, formatLockState } from "./lock";
+import { formatNeed } from "./signals";
 
 export interface StatusReport {
   node: string;
   /** From state.json; undefined when the agent has written none yet. */
   agent: PersistedState | undefined;
   agentError?: string;
+  /** What the reboot-need sources say right now (each looked once). */
+  signals?: SignalsStatus;
+  signalsError?: string;
   window: { open: boolean; windows: string[]; nextOpening?: string; zone: string };
   lock?: LockState;
   lockError?: string;
@@ -28,7 +33,7 @@ export interface StatusReport {
  * is read separately and a part that cannot be read is shown as such: a status that fails
  * because the API server is down would be useless exactly when it is needed.
  */
-export async function collectStatus(loaded: LoadedConfig, nowMs: number): Promise<StatusReport> {
+export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Record<string, string | undefined>): Promise<StatusReport> {
   const s = loaded.settings;
   const report: StatusReport = {
     node: s.nodeName || hostname(),
@@ -39,6 +44,11 @@ export async function collectStatus(loaded: LoadedConfig, nowMs: number): Promis
     report.agent = await new StateStore(nodeFs, s.stateDir).load();
   } catch (err) {
     report.agentError = errorMessage(err);
+  }
+  try {
+    report.signals = await signalsSnapshot(loaded, env);
+  } catch (err) {
+    report.signalsError = errorMessage(err);
   }
   const next = nextWindowOpening(loaded.windows, nowMs);
   if (next) report.window.nextOpening = DateTime.fromMillis(next.start, { zone: report.window.zone === "local" ? "system" : report.window.zone }).toISO() ?? undefined;
@@ -57,12 +67,40 @@ export async function collectStatus(loaded: LoadedConfig, nowMs: number): Promis
   return report;
 }
 
+/** Each configured source looks once (file, command, update_engine), then all are stopped. */
+async function signalsSnapshot(loaded: LoadedConfig, env: Record<string, string | undefined>): Promise<SignalsStatus> {
+  const s = loaded.settings;
+  const [{ createRebootSignals, systemBusAddress }, { LinuxHost }, { systemClock }, { Logger }] = await Promise.all([
+    import("../../signals"),
+    import("../../host"),
+    import("../../ports"),
+    import("../../log"),
+  ]);
+  const stop = new AbortController();
+  // Bounded: a status must answer even if a sentinel command or the bus hangs.
+  const timer = setTimeout(() => stop.abort(new Error("reboot-need sources did not answer within 10 s")), 10_000);
+  const signals = createRebootSignals(
+    { rebootSentinel: s.rebootSentinel, rebootSentinelCommand: s.rebootSentinelCommand, periodMs: s.period, sentinelCommandTimeoutMs: Math.min(s.rebootSentinelCommandTimeout, 9_000), updateEngine: s.updateEngine },
+    { clock: systemClock, log: new Logger({ sink: { write: () => true }, level: "error" }), host: new LinuxHost({ rebootCommand: s.rebootCommand, env }), busAddress: systemBusAddress(env) },
+  );
+  try {
+    await Promise.race([signals.start(stop.signal), new Promise((_, reject) => stop.signal.addEventListener("abort", () => reject(stop.signal.reason), { once: true }))]);
+    return signals.status();
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
+    await signals.stopped();
+  }
+}
+
 export function formatStatus(r: StatusReport, nowMs: number): string {
   const out: string[] = [];
   const a = r.agent;
   if (r.agentError) out.push(`node ${r.node}: state unknown (${r.agentError})`);
   else if (!a) out.push(`node ${r.node}: idle (the agent has recorded no state yet)`);
   else out.push(`node ${r.node}: ${a.state} for ${formatAge(nowMs - a.since)}: ${a.reason}${a.slot ? ` (slot ${a.slot})` : ""}`);
+  if (r.signals) out.push(formatNeed(r.signals.need));
+  else out.push(`reboot need: unknown (${r.signalsError})`);
   const when = r.window.open ? "open now" : r.window.nextOpening ? `closed; opens ${r.window.nextOpening}` : "closed; never opens";
   out.push(`reboot window: ${r.window.windows.join("; ")}: ${when}`);
   const d = a?.lastDrain;
@@ -80,7 +118,7 @@ export function statusCommand(ctx: CliContext): Command {
   withConfigOptions(cmd);
   cmd.action(async (opts: { json?: boolean }) => {
     const now = Date.now();
-    const report = await collectStatus(await loadFromCommand(cmd, ctx), now);
+    const report = await collectStatus(await loadFromCommand(cmd, ctx), now, ctx.env);
     ctx.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report, now));
   });
   return cmd;
