@@ -217,7 +217,8 @@ export class ClientNodeKube implements Kube {
       settle.resolve();
     };
     o.signal?.addEventListener("abort", stop, { once: true });
-    done.catch(() => {});
+    // The caller's signal outlives many watches (one per re-watch): unhook this one when it ends.
+    done.catch(() => {}).finally(() => o.signal?.removeEventListener("abort", stop));
     return { done, stop };
   }
 }

@@ -285,10 +285,28 @@ export class RebootLock {
     }
   }
 
+  /** Confirms with a fresh GET that `holder`'s Node is gone; clears the verdict when it is back. */
+  private async holderStillGone(holder: string): Promise<boolean> {
+    try {
+      await this.deps.kube.getNode(holder);
+    } catch (err) {
+      if (err instanceof KubeError && err.code === "not-found") return true;
+      throw err; // acquire() backs off on transient errors
+    }
+    this.deps.log.info("holder's Node is back; not reclaiming its slot", { holder });
+    this.absent.delete(holder);
+    this.nextNodeCheck.set(holder, this.deps.clock.monotonic() + this.o.nodeCheckIntervalMs);
+    return false;
+  }
+
   /** One optimistic take; false when someone else won (the cache then holds what they wrote). */
   private async takeSlot(index: number, verdict: SlotVerdict, req: AcquireRequest): Promise<SlotRecord | undefined> {
     const { kube, clock, log, events } = this.deps;
     const name = slotName(this.o.group, index);
+    // A node-gone verdict may be old (the group was paused, or the wake came late): the Node may
+    // have registered again meanwhile. Taking a live node's slot is the one mistake the lock must
+    // never make, so look once more, right before the take.
+    if (verdict.reason === "node-gone" && !(await this.holderStillGone(verdict.holder))) return undefined;
     const cur = verdict.reason === "absent" ? undefined : this.cache.get(name)?.lease;
     const body = takenSlot(this.o.namespace, this.o.group, index, cur, {
       node: this.o.nodeName, phase: "acquired", bootId: req.bootId, wasUnschedulable: req.wasUnschedulable, concurrency: this.o.concurrency, needSince: req.needSince,
@@ -320,10 +338,21 @@ export class RebootLock {
     }
   }
 
-  /** Handles a failed write of `name`: conflicts re-read, transient errors back off, the rest throw. */
+  /**
+   * Handles a failed write of `name`: conflicts re-read, transient errors back off, the rest throw.
+   * A conflict whose re-read fails is handled as that read's failure: writing again on the same
+   * stale copy would only earn another 409, at once and forever.
+   */
   private async recover(err: unknown, name: string, attempt: number): Promise<void> {
     if (!(err instanceof KubeError)) throw err;
-    if (err.code === "conflict" || err.code === "not-found") return this.reread(name).catch(() => {});
+    if (err.code === "conflict" || err.code === "not-found") {
+      try {
+        return await this.reread(name);
+      } catch (readErr) {
+        err = readErr;
+        if (!(err instanceof KubeError)) throw err;
+      }
+    }
     if (!isTransient(err.code)) throw err;
     await this.deps.clock.sleep(retryDelayMs(attempt, err.retryAfterMs, this.o.random));
   }

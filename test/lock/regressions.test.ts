@@ -1,0 +1,94 @@
+/**
+ * Regressions found in review, proven against the sim before they were fixed.
+ */
+import { getEventListeners } from "node:events";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ClientNodeKube } from "../../agent/kube";
+import { type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
+import { FakeClock } from "../../agent/ports";
+import type { SimServer } from "../../agent/sim";
+import { LEASES, addNode, deleteNode, makeLock, startSim, until } from "../lock/harness";
+
+let server: SimServer;
+let kube: ClientNodeKube;
+const locks: RebootLock[] = [];
+const NEED = Date.UTC(2026, 0, 5, 8, 0, 0);
+
+function lock(...args: Parameters<typeof makeLock> extends [unknown, ...infer R] ? R : never): RebootLock {
+  const l = makeLock(kube, ...args);
+  locks.push(l);
+  return l;
+}
+
+afterEach(async () => {
+  server.faults.rules = [];
+  await Promise.all(locks.splice(0).map((l) => l.stop()));
+  await server?.stop();
+});
+
+describe("lock regressions", () => {
+  it("writeHeld does not spin without delay when a 409's re-read fails (429 from API priority and fairness)", async () => {
+    ({ server, kube } = await startSim());
+    addNode(server, "a");
+    const a = lock("a");
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    server.faults.rules = [
+      { verb: "update", resource: "leases", errorRate: 1, code: 409 },
+      { verb: "get", resource: "leases", errorRate: 1, code: 429, retryAfterSeconds: 5 },
+    ];
+    server.faults.resetCounters();
+    void a.setPhase("draining").catch(() => {});
+    await new Promise((r) => setTimeout(r, 1000));
+    const c = server.faults.counters();
+    server.faults.rules = [];
+    // The server asked for 5 s between attempts; one second must see at most a couple of tries.
+    expect(c["update leases"] ?? 0).toBeLessThanOrEqual(3);
+  });
+
+  it("does not take over a live holder on a node-gone verdict that is older than a pause", async () => {
+    ({ server, kube } = await startSim());
+    addNode(server, "a");
+    addNode(server, "b");
+    const a = lock("a");
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "x" });
+    await a.setPhase("rebooting");
+    const b = lock("b", { nodeGoneGraceMs: 200, nodeCheckIntervalMs: 100 });
+    await b.start();
+    const got = b.acquire({ needSince: NEED + 1, bootId: "y" });
+    got.catch(() => {});
+    await until(() => Boolean(server.store.get(LEASES, "sluice/sluice-default-wait-b")), 5000, "b queued");
+    // a's Node is deleted while it reboots (cloud controller), b sees it gone ...
+    deleteNode(server, "a");
+    const absent = (b as unknown as { absent: Map<string, { misses: number }> }).absent;
+    await until(() => (absent.get("a")?.misses ?? 0) >= 2, 5000, "b judged a's node gone");
+    // ... and the operator pauses the group at once to investigate.
+    await pauseGroup(kube, { namespace: "sluice", group: "default" }, "ops", Date.now());
+    await until(() => b.view().paused !== undefined, 5000, "pause seen");
+    expect(server.store.get(LEASES, "sluice/sluice-default-0")!.spec.holderIdentity).toBe("a"); // not taken before the pause
+    // a comes back: its Node re-registers, a is alive and still holds its slot.
+    addNode(server, "a");
+    await new Promise((r) => setTimeout(r, 600));
+    await resumeGroup(kube, { namespace: "sluice", group: "default" });
+    await new Promise((r) => setTimeout(r, 600));
+    // a's Node exists: its slot must not be reclaimed.
+    expect(server.store.get(LEASES, "sluice/sluice-default-0")!.spec.holderIdentity).toBe("a");
+  });
+
+  it("does not leave an abort listener on the cache's stop signal for every re-established watch", async () => {
+    const clock = new FakeClock();
+    ({ server, kube } = await startSim());
+    server.faults.rules = [{ verb: "watch", resource: "leases", closeWatchAfterMs: 5 }];
+    const a = lock("a", {}, { clock });
+    await a.start();
+    const stats = a.cache.stats;
+    for (let i = 0; i < 40 && stats.watches < 20; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      await clock.advance(1000);
+    }
+    expect(stats.watches).toBeGreaterThanOrEqual(15);
+    const stop = (a.cache as unknown as { stop: AbortController }).stop.signal;
+    expect(getEventListeners(stop, "abort").length).toBeLessThanOrEqual(2);
+  });
+});
