@@ -74,7 +74,8 @@ export async function drainNode(opts: DrainOptions, deps: DrainDeps, signal?: Ab
     }
     const w = new Waiter(deps, opts, stop);
     waiter = w;
-    for (let pass = 1; pass <= MAX_PASSES; pass++) {
+    let clean = false;
+    for (let pass = 1; pass <= MAX_PASSES + 1; pass++) {
       const pods = await listWithRetry(deps, node, opts.podSelector || undefined, stop);
       const todo: V1Pod[] = [];
       for (const pod of pods) {
@@ -91,7 +92,25 @@ export async function drainNode(opts: DrainOptions, deps: DrainDeps, signal?: Ab
         if (seen && seen.ref.uid === pod.metadata?.uid) continue;
         todo.push(pod);
       }
-      if (todo.length === 0) break;
+      if (todo.length === 0) {
+        clean = true;
+        break;
+      }
+      // The list after the last pass only checks: pods that keep coming back (a StatefulSet
+      // pinned here, a pod tolerating the cordon) must not be reported as drained, or the reboot
+      // would kill them without an eviction. forceReboot decides, as for any failed drain.
+      if (pass > MAX_PASSES) {
+        result.held = todo.map((p) => ({
+          namespace: p.metadata?.namespace ?? "",
+          name: p.metadata?.name ?? "",
+          state: "evicting" as const,
+          reason: `came back on the node after ${MAX_PASSES} eviction passes`,
+          pdbs: [],
+          attempts: MAX_PASSES,
+        }));
+        result.error = { code: "drain-pods-return", message: `pods keep coming back on the cordoned node: ${result.held.map((h) => key(h.namespace, h.name)).join(", ")}` };
+        break;
+      }
       if (pass > 1) log.warning("pods came back on the cordoned node; evicting them too", { node, pods: todo.map((p) => key(p.metadata?.namespace ?? "", p.metadata?.name ?? "")) });
       log.info("evicting pods", { node, pass, pods: todo.length, skipped: result.skipped.length });
       const tasks = todo.map((pod) => evictAndWait(pod, deps, opts, tracked, w, stop, result));
@@ -99,7 +118,7 @@ export async function drainNode(opts: DrainOptions, deps: DrainDeps, signal?: Ab
       await Promise.all(tasks);
     }
     w.close();
-    return await finish("drained");
+    return await finish(clean ? "drained" : "failed");
   } catch (err) {
     waiter?.close();
     if (timeout.signal.aborted && !signal?.aborted) return finish("timed-out");
