@@ -78,7 +78,8 @@ export class SentinelFileSource implements Source {
 
   private async arm(): Promise<void> {
     const point = await findWatchPoint(this.path);
-    if (this.watcher && this.point && this.point.dir === point.dir && this.point.child === point.child) return;
+    const same = this.point && this.point.dir === point.dir && this.point.child === point.child && this.point.identity === point.identity;
+    if (this.watcher && same) return;
     const old = this.watcher;
     this.watcher = null;
     await old?.close();

@@ -7,6 +7,11 @@ export interface WatchPoint {
   dir: string;
   /** The entry in `dir` that is the next step towards the target (the target itself when dir is its parent). */
   child: string;
+  /**
+   * "dev:ino" of `dir`: when a file system is mounted over it or taken away (/run remounted), the
+   * path stays the same but the directory is another one, and a watch on the old one sees nothing.
+   */
+  identity: string;
 }
 
 const MAX_LINKS = 40; // as the kernel's ELOOP limit
@@ -23,11 +28,12 @@ export async function findWatchPoint(target: string): Promise<WatchPoint> {
     const parent = dirname(path);
     try {
       const dir = await realpath(parent);
-      if ((await stat(dir)).isDirectory()) return { dir, child: basename(path) };
+      const st = await stat(dir);
+      if (st.isDirectory()) return { dir, child: basename(path), identity: `${st.dev}:${st.ino}` };
     } catch {
       // The parent is missing (or not a directory): look one level up, or through a dangling link.
     }
-    if (parent === path) return { dir: parent, child: "" };
+    if (parent === path) return { dir: parent, child: "", identity: "" };
     let link: string | null = null;
     if (hops < MAX_LINKS) {
       try {
