@@ -27,11 +27,19 @@ export interface WindowConfig {
 
 const ALL_DAYS = [0, 1, 2, 3, 4, 5, 6];
 
+/** 0 or at least 3 s: the holder renews every third of it, which must survive a slow request. */
+const lockTtl: Parser<number> = (raw) => {
+  const ms = v.duration()(raw);
+  if (ms > 0 && ms < 3000) throw new v.Invalid("0 (never expires) or a duration of at least 3s in Go syntax, such as 30m");
+  return ms;
+};
+
 export const SCHEMA = {
   // --- where and who
   nodeName: key(v.str(), "", "This node's Kubernetes name; empty means the host name."),
-  namespace: key(v.str("a namespace name"), "sluice", "Namespace of the lock Leases."),
-  group: key(v.str("a group name"), "default", "Reboot group: nodes in one group share the slots (e.g. one group per zone)."),
+  namespace: key(v.dnsLabel(63, "a namespace name"), "sluice", "Namespace of the lock Leases."),
+  // 63 is a label value's limit; "sluice-" + group + "-wait-" + a node name must also fit a Lease name (253).
+  group: key(v.dnsLabel(63, "a group name"), "default", "Reboot group: nodes in one group share the slots (e.g. one group per zone)."),
   kubeconfig: key(v.absolutePath, "/etc/sluice/kubeconfig", "Kubeconfig of the sluice ServiceAccount (Leases; also node work unless nodeKubeconfig is set)."),
   nodeKubeconfig: key(v.absolutePath, "", "Optional kubeconfig with the node's own credentials (cordon, evictions, Events), e.g. /var/lib/kubelet/kubeconfig."),
   stateDir: key(v.absolutePath, "/var/lib/sluice", "Where state.json is kept (systemd StateDirectory)."),
@@ -46,7 +54,7 @@ export const SCHEMA = {
 
   // --- the lock
   concurrency: key(v.int(1, 10_000), 1, "How many nodes of the group may reboot at once."),
-  lockTtl: key(v.duration(), 0, "Reclaim a slot whose Lease has not changed for this long (0: never; must exceed the longest reboot)."),
+  lockTtl: key(lockTtl, 0, "Reclaim a slot whose Lease has not changed for this long (0: never; otherwise at least 3s, and it must exceed the longest reboot)."),
   lockReleaseDelay: key(v.duration(), 0, "Keep the slot this long after the node is back, before handing it on."),
 
   // --- the need and the reboot

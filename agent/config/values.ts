@@ -220,6 +220,20 @@ export const command: Parser<string[]> = (raw) => {
   return words;
 };
 
+/**
+ * A DNS-1123 label (lower-case letters, digits and '-', at most `max` characters): what a
+ * namespace must be, and what a group must be to fit both a Lease name (sluice-<group>-<i>) and
+ * the value of the label sluice.dev/group.
+ */
+export const dnsLabel =
+  (max: number, what: string): Parser<string> =>
+  (raw) => {
+    const allowed = `${what}: lower-case letters, digits and '-', starting and ending with a letter or digit, at most ${max} characters`;
+    const t = scalarText(raw, allowed);
+    if (t.length === 0 || t.length > max || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(t)) throw new Invalid(allowed);
+    return t;
+  };
+
 export const absolutePath: Parser<string> = (raw) => {
   const allowed = "an absolute path";
   const t = scalarText(raw, allowed);
