@@ -139,6 +139,13 @@ export class RebootLock {
         const mine = this.heldSlot();
         if (mine) return await this.tookSlot(mine);
         const plan = await this.plan();
+        if (plan.rejoin) {
+          // Our waiting Lease is gone (deleted by hand, or lost with the namespace): without it
+          // no one counts us in the queue, and we would wait forever. Write it again.
+          this.deps.log.warning("this node's waiting Lease disappeared; joining the queue again", { group: this.o.group });
+          await this.joinQueue(req.needSince, signal);
+          continue;
+        }
         if (plan.take) {
           try {
             const got = await this.takeSlot(plan.take.index, plan.take.verdict, req);
@@ -201,7 +208,7 @@ export class RebootLock {
     return slot;
   }
 
-  private async plan(): Promise<{ take?: { index: number; verdict: SlotVerdict }; wakeInMs: number }> {
+  private async plan(): Promise<{ take?: { index: number; verdict: SlotVerdict }; rejoin?: boolean; wakeInMs: number }> {
     const { clock } = this.deps;
     const view = this.view();
     let now = clock.monotonic();
@@ -238,6 +245,7 @@ export class RebootLock {
     }
     const d = shouldITry(standing.position, free);
     if (d.kind === "take") return { take: { index: d.slot, verdict: verdicts.get(d.slot)! }, wakeInMs: 0 };
+    if (d.reason === "not-queued") return { rejoin: true, wakeInMs: 0 };
     if (d.reason === "not-my-turn") wake = Math.min(wake, Math.max(0, this.progress.at + this.o.headGraceMs - now));
     // Only the waiters next in line spend requests on the holders' Nodes.
     if (d.position >= 0 && d.position < this.o.concurrency && !view.paused) {

@@ -91,4 +91,21 @@ describe("lock regressions", () => {
     const stop = (a.cache as unknown as { stop: AbortController }).stop.signal;
     expect(getEventListeners(stop, "abort").length).toBeLessThanOrEqual(2);
   });
+
+  it("a waiter whose waiting Lease is deleted joins again and is served", async () => {
+    ({ server, kube } = await startSim());
+    addNode(server, "a");
+    addNode(server, "b");
+    const a = lock("a");
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "x" });
+    const b = lock("b");
+    await b.start();
+    const got = b.acquire({ needSince: NEED + 1, bootId: "y" });
+    await until(() => Boolean(server.store.get(LEASES, "sluice/sluice-default-wait-b")), 5000, "b queued");
+    await kube.deleteLease("sluice", "sluice-default-wait-b");
+    await until(() => Boolean(server.store.get(LEASES, "sluice/sluice-default-wait-b")), 5000, "b queued again");
+    await a.release();
+    expect((await got).holder).toBe("b");
+  });
 });
