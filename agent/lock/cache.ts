@@ -129,6 +129,10 @@ export class LeaseCache {
         const e = err instanceof KubeError ? err : undefined;
         if (e?.code === "gone") {
           needList = true;
+          // One 410 is routine (the watch window moved on) and is answered with a list at once;
+          // a server that answers every watch so must not turn this into a loop of lists.
+          failures += 1;
+          if (failures > 1) await this.clock.sleep(Math.min(5000, retryDelayMs(failures - 1, undefined, this.options.random)), this.stop.signal).catch(() => {});
           continue;
         }
         failures += 1;

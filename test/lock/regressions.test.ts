@@ -4,8 +4,10 @@
 import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ClientNodeKube } from "../../agent/kube";
-import { type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
-import { FakeClock } from "../../agent/ports";
+import { KubeError, type Kube } from "../../agent/kube";
+import { LeaseCache, type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
+import { nullLogger } from "../../agent/log";
+import { FakeClock, systemClock } from "../../agent/ports";
 import type { SimServer } from "../../agent/sim";
 import { LEASES, addNode, deleteNode, makeLock, startSim, until } from "../lock/harness";
 
@@ -107,5 +109,22 @@ describe("lock regressions", () => {
     await until(() => Boolean(server.store.get(LEASES, "sluice/sluice-default-wait-b")), 5000, "b queued again");
     await a.release();
     expect((await got).holder).toBe("b");
+  });
+
+  it("a server that answers every watch with 410 does not get a busy loop of lists", async () => {
+    ({ server, kube } = await startSim());
+    const gone = () => new KubeError("gone", "too old resource version", { status: 410 });
+    const always410: Kube = Object.assign(Object.create(kube) as Kube, {
+      watchLeases: async () => ({ done: Promise.reject(gone()), stop: () => {} }),
+    });
+    const cache = new LeaseCache(always410, systemClock, nullLogger, { namespace: "sluice", labelSelector: "sluice.dev/group=default", watchTimeoutSeconds: 3600 });
+    const stop = new AbortController();
+    await cache.start(stop.signal);
+    await new Promise((r) => setTimeout(r, 1000));
+    stop.abort();
+    await cache.stopped();
+    // The first 410 is answered with a list at once, later ones back off.
+    expect(cache.stats.lists).toBeGreaterThanOrEqual(2);
+    expect(cache.stats.lists).toBeLessThanOrEqual(6);
   });
 });
