@@ -33,7 +33,7 @@ export interface LockState extends GroupRef {
 
 function emptySlot(group: string, index: number): SlotState {
   return {
-    name: slotName(group, index), index, holder: "", phase: undefined, bootId: undefined, wasUnschedulable: undefined, concurrency: undefined,
+    name: slotName(group, index), index, holder: "", phase: undefined, bootId: undefined, wasUnschedulable: undefined, concurrency: undefined, ttlMs: undefined,
     needSince: undefined, acquireTime: undefined, renewTime: undefined, transitions: 0, resourceVersion: "", exists: false,
   };
 }

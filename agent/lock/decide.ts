@@ -48,10 +48,15 @@ export function isSlotFree(slot: Observed<SlotRecord> | undefined, ctx: SlotCont
   if (!slot) return { free: true, reason: "absent", holder };
   if (holder === "") return { free: true, reason: "empty", holder };
   if (ctx.holderNodeGone) return { free: true, reason: "node-gone", holder };
-  if (ctx.lockTtlMs > 0) {
+  // Expiry needs both sides: this observer's lockTtl, and a holder that promised to renew (its
+  // own lockTtl in leaseDurationSeconds). A holder configured with lockTtl 0 never renews, so an
+  // observer configured with a TTL must not reclaim its slot mid-drain; and of two TTLs the longer
+  // one counts, so a mixed fleet never expires a slot sooner than its holder expects.
+  if (ctx.lockTtlMs > 0 && slot.record.ttlMs !== undefined) {
+    const ttl = Math.max(ctx.lockTtlMs, slot.record.ttlMs);
     const unchangedFor = ctx.now - slot.observedAt;
-    if (unchangedFor >= ctx.lockTtlMs) return { free: true, reason: "expired", holder };
-    return { free: false, reason: "held", holder, expiresInMs: ctx.lockTtlMs - unchangedFor };
+    if (unchangedFor >= ttl) return { free: true, reason: "expired", holder };
+    return { free: false, reason: "held", holder, expiresInMs: ttl - unchangedFor };
   }
   return { free: false, reason: "held", holder };
 }

@@ -55,7 +55,8 @@ export function takenSlot(namespace: string, group: string, index: number, cur: 
       holderIdentity: h.node,
       acquireTime: microTime(nowMs),
       renewTime: microTime(nowMs),
-      // Informational for kubectl readers; expiry is judged by each observer's own lockTtl.
+      // The holder's promise to renew within this; observers expire the slot only after the longer
+      // of it and their own lockTtl, measured on their own clock (decide.ts). Absent: never expires.
       leaseDurationSeconds: lockTtlMs > 0 ? Math.ceil(lockTtlMs / 1000) : undefined,
       // Taking over from another holder is a transition; taking an empty slot follows a release
       // that already counted one.

@@ -22,6 +22,11 @@ export interface SlotRecord {
   wasUnschedulable: boolean | undefined;
   /** The holder's configured concurrency; another value than ours is a misconfiguration. */
   concurrency: number | undefined;
+  /**
+   * The holder's own lockTtl (spec.leaseDurationSeconds): how often it promised to renew.
+   * undefined: the holder does not renew (its lockTtl is 0), so its slot never expires.
+   */
+  ttlMs: number | undefined;
   needSince: number | undefined;
   /** The holder's wall clock, epoch ms: for display only, never for expiry. */
   acquireTime: number | undefined;
@@ -69,6 +74,7 @@ export function slotRecord(lease: V1Lease): SlotRecord {
     bootId: a[BOOT_ID_ANNOTATION] || undefined,
     wasUnschedulable: wasU === "true" ? true : wasU === "false" ? false : undefined,
     concurrency: int(a[CONCURRENCY_ANNOTATION]),
+    ttlMs: lease.spec?.holderIdentity && lease.spec.leaseDurationSeconds ? lease.spec.leaseDurationSeconds * 1000 : undefined,
     needSince: ms(a[NEED_SINCE_ANNOTATION]),
     acquireTime: ms(lease.spec?.acquireTime as Date | string | undefined),
     renewTime: ms(lease.spec?.renewTime as Date | string | undefined),

@@ -10,12 +10,12 @@ import type { SlotRecord, WaiterRecord } from "../../agent/lock/record";
 const MIN = 60_000;
 const WALL = Date.UTC(2026, 0, 5, 9, 0, 0);
 
-function slot(holder: string, observedAt: number, holderWallSkewMs = 0): Observed<SlotRecord> {
+function slot(holder: string, observedAt: number, holderWallSkewMs = 0, holderTtlMs: number | null = 5 * MIN): Observed<SlotRecord> {
   return {
     observedAt,
     record: {
       name: "sluice-default-0", index: 0, holder, phase: holder ? "rebooting" : undefined, bootId: undefined, wasUnschedulable: undefined,
-      concurrency: 1, needSince: undefined, acquireTime: WALL + holderWallSkewMs, renewTime: WALL + holderWallSkewMs, transitions: 0, resourceVersion: "7",
+      concurrency: 1, ttlMs: holderTtlMs ?? undefined, needSince: undefined, acquireTime: WALL + holderWallSkewMs, renewTime: WALL + holderWallSkewMs, transitions: 0, resourceVersion: "7",
     },
   };
 }
@@ -29,6 +29,10 @@ describe("isSlotFree", () => {
     ["holder is me", slot("me", 0), {}, { free: false, reason: "mine" }],
     ["holder's Node deleted", slot("b", 99 * MIN), { holderNodeGone: true }, { free: true, reason: "node-gone" }],
     ["unchanged for lockTtl on my clock", slot("b", 70 * MIN), { lockTtlMs: 30 * MIN }, { free: true, reason: "expired" }],
+    // Mixed configurations: a holder with lockTtl 0 never renews, so it never expires for anyone ...
+    ["holder does not renew (its lockTtl 0), unchanged 60 min", slot("b", 40 * MIN, 0, null), { lockTtlMs: 30 * MIN }, { free: false, reason: "held" }],
+    // ... and of two TTLs the longer counts.
+    ["holder's own TTL longer than mine", slot("b", 70 * MIN, 0, 45 * MIN), { lockTtlMs: 30 * MIN }, { free: false, reason: "held", expiresInMs: 15 * MIN }],
     ["unchanged for less than lockTtl", slot("b", 80 * MIN), { lockTtlMs: 30 * MIN }, { free: false, reason: "held", expiresInMs: 10 * MIN }],
     // The holder's clock 10 minutes behind or ahead: its renewTime is ignored, only my observation counts.
     ["holder clock -10 min, renewed just now", slot("b", 100 * MIN, -10 * MIN), { lockTtlMs: 5 * MIN }, { free: false, reason: "held", expiresInMs: 5 * MIN }],
