@@ -1,15 +1,13 @@
-import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { Command } from "commander";
 import type { Settings } from "../../config";
-import { nodeFs } from "../../host";
 import type { Kube } from "../../kube";
 import type { LockState } from "../../lock";
 import { ExitCode, ExitError } from "../../ports";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
-import { loadHeavy } from "../load-heavy";
-import { checkCredentialFile } from "./run";
+import { kubeClient } from "../clients";
+import type { loadHeavy } from "../load-heavy";
 
 type LockAdmin = Awaited<ReturnType<typeof loadHeavy>>["lockAdmin"];
 
@@ -73,18 +71,12 @@ function safeUser(): string {
 
 async function run(cmd: Command, ctx: CliContext, body: (kube: Kube, s: Settings, admin: LockAdmin) => Promise<void>): Promise<void> {
   const s = (await loadFromCommand(cmd, ctx)).settings;
-  await checkCredentialFile(nodeFs, s.kubeconfig, "kubeconfig");
   // client-node and the lock code that classifies its errors come from the heavy chunk together,
   // so that KubeError is one class for both (see agent/cli/heavy.ts).
-  const { KubeConfig, kube: k, lockAdmin } = await loadHeavy();
-  const kc = new KubeConfig();
+  const { kube, heavy } = await kubeClient(s);
+  const { kube: k, lockAdmin } = heavy;
   try {
-    kc.loadFromString(await readFile(s.kubeconfig, "utf8"));
-  } catch (err) {
-    throw new ExitError(ExitCode.config, "kubeconfig-unreadable", `kubeconfig: cannot load ${s.kubeconfig}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    await body(new k.ClientNodeKube(kc), s, lockAdmin);
+    await body(kube, s, lockAdmin);
   } catch (err) {
     if (err instanceof k.KubeError) throw new ExitError(ExitCode.unavailable, `kube-${err.code}`, `Kubernetes API: ${err.message}`, { cause: err });
     if (err instanceof lockAdmin.SluiceError && !(err instanceof lockAdmin.ExitError)) {

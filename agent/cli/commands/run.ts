@@ -3,21 +3,10 @@ import { hostname } from "node:os";
 import type { LoadedConfig } from "../../config";
 import { LinuxHost, nodeFs } from "../../host";
 import { createLogger } from "../../log";
-import { ExitCode, ExitError, systemClock, type Fs } from "../../ports";
+import { ExitCode, ExitError, systemClock } from "../../ports";
+import { checkCredentialFile } from "../clients";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
-
-/**
- * A credential file that others can read is a leaked credential: refuse to start (exit 78)
- * rather than run with it, as DESIGN.md's security section asks.
- */
-export async function checkCredentialFile(fs: Fs, path: string, key: string): Promise<void> {
-  if (!path || !(await fs.exists(path))) return;
-  const mode = await fs.mode(path);
-  if (mode & 0o004) {
-    throw new ExitError(ExitCode.config, "credentials-readable", `${key}: ${path} is readable by every user (mode ${mode.toString(8).padStart(4, "0")}); run chmod 600 ${path}`);
-  }
-}
 
 /** Resolves when `signal` aborts, keeping the process alive until then. */
 function untilAborted(signal: AbortSignal): Promise<void> {

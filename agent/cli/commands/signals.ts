@@ -1,8 +1,7 @@
 import { Command } from "commander";
-import { LinuxHost } from "../../host";
-import { systemClock } from "../../ports";
 import type { RebootNeed } from "../../signals";
 import { loadFromCommand, withConfigOptions } from "../config-options";
+import { rebootSignals } from "../clients";
 import type { CliContext } from "../context";
 
 /**
@@ -19,23 +18,7 @@ export function signalsCommand(ctx: CliContext): Command {
   cmd.action(async () => {
     const opts = cmd.opts() as { once?: boolean; json?: boolean };
     const s = (await loadFromCommand(cmd, ctx)).settings;
-    // Loaded on use, so that commands which do not watch signals do not pay for dbus-next and chokidar.
-    const { createRebootSignals, systemBusAddress } = await import("../../signals");
-    const signals = createRebootSignals(
-      {
-        rebootSentinel: s.rebootSentinel,
-        rebootSentinelCommand: s.rebootSentinelCommand,
-        periodMs: s.period,
-        sentinelCommandTimeoutMs: s.rebootSentinelCommandTimeout,
-        updateEngine: s.updateEngine,
-      },
-      {
-        clock: systemClock,
-        log: ctx.log,
-        host: new LinuxHost({ rebootCommand: s.rebootCommand, env: ctx.env }),
-        busAddress: systemBusAddress(ctx.env),
-      },
-    );
+    const signals = await rebootSignals(s, ctx.env, ctx.log);
     const print = (need: RebootNeed) => ctx.stdout.write(opts.json ? `${JSON.stringify(need)}\n` : `${formatNeed(need)}\n`);
     const stop = new AbortController();
     const onAbort = () => stop.abort();

@@ -7,11 +7,12 @@ import { nodeFs } from "../../host";
 import type { LockState } from "../../lock";
 import type { SignalsStatus } from "../../signals";
 import { errorMessage } from "../../ports";
+import { nullLogger } from "../../log";
 import { StateStore, type PersistedState } from "../../reboot/store";
 import { describeWindow, nextWindowOpening, windowContains } from "../../window";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
-import { loadHeavy } from "../load-heavy";
+import { kubeClient, rebootSignals } from "../clients";
 import { formatAge, formatLockState } from "./lock";
 import { formatNeed } from "./signals";
 
@@ -57,10 +58,8 @@ export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Re
     return report;
   }
   try {
-    const { KubeConfig, kube, lockAdmin } = await loadHeavy();
-    const kc = new KubeConfig();
-    kc.loadFromFile(s.kubeconfig);
-    report.lock = await lockAdmin.readLockState(new kube.ClientNodeKube(kc), { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
+    const { kube, heavy } = await kubeClient(s);
+    report.lock = await heavy.lockAdmin.readLockState(kube, { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
   } catch (err) {
     report.lockError = errorMessage(err);
   }
@@ -70,19 +69,10 @@ export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Re
 /** Each configured source looks once (file, command, update_engine), then all are stopped. */
 async function signalsSnapshot(loaded: LoadedConfig, env: Record<string, string | undefined>): Promise<SignalsStatus> {
   const s = loaded.settings;
-  const [{ createRebootSignals, systemBusAddress }, { LinuxHost }, { systemClock }, { Logger }] = await Promise.all([
-    import("../../signals"),
-    import("../../host"),
-    import("../../ports"),
-    import("../../log"),
-  ]);
   const stop = new AbortController();
   // Bounded: a status must answer even if a sentinel command or the bus hangs.
   const timer = setTimeout(() => stop.abort(new Error("reboot-need sources did not answer within 10 s")), 10_000);
-  const signals = createRebootSignals(
-    { rebootSentinel: s.rebootSentinel, rebootSentinelCommand: s.rebootSentinelCommand, periodMs: s.period, sentinelCommandTimeoutMs: Math.min(s.rebootSentinelCommandTimeout, 9_000), updateEngine: s.updateEngine },
-    { clock: systemClock, log: new Logger({ sink: { write: () => true }, level: "error" }), host: new LinuxHost({ rebootCommand: s.rebootCommand, env }), busAddress: systemBusAddress(env) },
-  );
+  const signals = await rebootSignals(s, env, nullLogger, { sentinelCommandTimeoutMs: Math.min(s.rebootSentinelCommandTimeout, 9_000) });
   try {
     await Promise.race([signals.start(stop.signal), new Promise((_, reject) => stop.signal.addEventListener("abort", () => reject(stop.signal.reason), { once: true }))]);
     return signals.status();
