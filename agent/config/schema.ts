@@ -13,6 +13,8 @@ interface KeyDef<T> {
   doc: string;
   /** Secret values are shown as *** by check-config. */
   secret?: boolean;
+  /** How check-config shows the parsed value: as a Go duration, a time of day, or day names. */
+  shownAs?: "duration" | "time-of-day" | "days";
 }
 
 const key = <T>(parse: Parser<T>, def: T, doc: string, extra: Partial<KeyDef<T>> = {}): KeyDef<T> => ({ parse, default: def, doc, ...extra });
@@ -45,30 +47,30 @@ export const SCHEMA = {
   stateDir: key(v.absolutePath, "/var/lib/sluice", "Where state.json is kept (systemd StateDirectory)."),
 
   // --- when
-  period: key(v.duration(1000), 60_000, "How often to re-check everything even without an event (kured: 1h; sluice is event-driven, this is only the safety net)."),
-  startTime: key(v.timeOfDay, 0, "Reboot window start, kured formats (8, 15, 3pm, 15:04, 15:04:05)."),
-  endTime: key(v.timeOfDay, 23 * 3600 + 59 * 60, "Reboot window end (exclusive), kured formats; before startTime means the next day."),
+  period: key(v.duration(1000), 60_000, "How often to re-check everything even without an event (kured: 1h; sluice is event-driven, this is only the safety net).", { shownAs: "duration" }),
+  startTime: key(v.timeOfDay, 0, "Reboot window start, kured formats (8, 15, 3pm, 15:04, 15:04:05).", { shownAs: "time-of-day" }),
+  endTime: key(v.timeOfDay, 23 * 3600 + 59 * 60, "Reboot window end (exclusive), kured formats; before startTime means the next day.", { shownAs: "time-of-day" }),
   timeZone: key(v.timeZone, "UTC", "Zone of startTime/endTime: IANA name or Local."),
-  rebootDays: key(v.weekdays, ALL_DAYS, "Days the window opens: su, mon, tuesday, 0-6 …"),
+  rebootDays: key(v.weekdays, ALL_DAYS, "Days the window opens: su, mon, tuesday, 0-6 …", { shownAs: "days" }),
   windows: key<WindowConfig[]>(windowsParser(), [], "sluice's own windows: a list of {days, start, end | length, timeZone}; replaces startTime/endTime/rebootDays/timeZone."),
 
   // --- the lock
   concurrency: key(v.int(1, 10_000), 1, "How many nodes of the group may reboot at once."),
-  lockTtl: key(lockTtl, 0, "Reclaim a slot whose Lease has not changed for this long (0: never; otherwise at least 3s, and it must exceed the longest reboot)."),
-  lockReleaseDelay: key(v.duration(), 0, "Keep the slot this long after the node is back, before handing it on."),
+  lockTtl: key(lockTtl, 0, "Reclaim a slot whose Lease has not changed for this long (0: never; otherwise at least 3s, and it must exceed the longest reboot).", { shownAs: "duration" }),
+  lockReleaseDelay: key(v.duration(), 0, "Keep the slot this long after the node is back, before handing it on.", { shownAs: "duration" }),
 
   // --- the need and the reboot
   rebootSentinel: key(v.absolutePath, "/var/run/reboot-required", "A file whose existence means a reboot is needed."),
   rebootSentinelCommand: key(v.command, [] as string[], "A command; exit 0 means a reboot is needed (replaces nothing: all sources are combined)."),
-  rebootSentinelCommandTimeout: key(v.duration(1000), 30_000, "Kill rebootSentinelCommand after this long and count the run as \"not needed\", with a warning."),
+  rebootSentinelCommandTimeout: key(v.duration(1000), 30_000, "Kill rebootSentinelCommand after this long and count the run as \"not needed\", with a warning.", { shownAs: "duration" }),
   updateEngine: key(v.oneOf(["auto", "on", "off"] as const), "auto", "Watch Flatcar's update_engine over D-Bus: auto (if present), on (required), off."),
   rebootCommand: key(v.command, ["systemctl", "reboot"], "Command that reboots the host."),
-  rebootDelay: key(v.duration(), 0, "Wait this long after draining before rebooting."),
+  rebootDelay: key(v.duration(), 0, "Wait this long after draining before rebooting.", { shownAs: "duration" }),
 
   // --- the drain
   drainGracePeriod: key(v.int(-1, 86_400), -1, "Seconds each pod gets to terminate; -1 means the pod's own."),
-  drainTimeout: key(v.duration(), 0, "Give up draining after this long (0: never)."),
-  drainDelay: key(v.duration(), 0, "Wait this long after cordoning before evicting."),
+  drainTimeout: key(v.duration(), 0, "Give up draining after this long (0: never).", { shownAs: "duration" }),
+  drainDelay: key(v.duration(), 0, "Wait this long after cordoning before evicting.", { shownAs: "duration" }),
   drainPodSelector: key(v.selector, "", "Only evict pods matching this label selector."),
   skipWaitForDeleteTimeout: key(v.int(0, 86_400), 0, "Stop waiting for a pod whose deletionTimestamp is older than this many seconds (0: always wait)."),
   forceReboot: key(v.bool, false, "Reboot even if the drain failed or timed out."),

@@ -1,19 +1,22 @@
 import { Command } from "commander";
-import { CONFIG_KEYS, formatGoDuration, originText, publicValue, type ConfigKey, type LoadedConfig } from "../../config";
+import { CONFIG_KEYS, SCHEMA, formatGoDuration, originText, publicValue, type ConfigKey, type LoadedConfig } from "../../config";
 import { describeWindow } from "../../window";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 
-const DURATION_KEYS = new Set<ConfigKey>(["period", "rebootSentinelCommandTimeout", "lockTtl", "lockReleaseDelay", "rebootDelay", "drainTimeout", "drainDelay"]);
-
 function render(key: ConfigKey, value: unknown): string {
-  if (DURATION_KEYS.has(key)) return formatGoDuration(value as number);
-  if (key === "startTime" || key === "endTime") {
-    const s = value as number;
-    return `${String(Math.floor(s / 3600)).padStart(2, "0")}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}${s % 60 ? `:${String(s % 60).padStart(2, "0")}` : ""}`;
+  switch ((SCHEMA[key] as { shownAs?: string }).shownAs) {
+    case "duration":
+      return formatGoDuration(value as number);
+    case "time-of-day": {
+      const s = value as number;
+      return `${String(Math.floor(s / 3600)).padStart(2, "0")}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}${s % 60 ? `:${String(s % 60).padStart(2, "0")}` : ""}`;
+    }
+    case "days":
+      return (value as number[]).map((d) => ["sun", "mon", "tue", "wed", "thu", "fri", "sat"][d]).join(",");
+    default:
+      return JSON.stringify(publicValue(key, value));
   }
-  if (key === "rebootDays") return (value as number[]).map((d) => ["sun", "mon", "tue", "wed", "thu", "fri", "sat"][d]).join(",");
-  return JSON.stringify(publicValue(key, value));
 }
 
 export function printConfig(loaded: LoadedConfig, ctx: CliContext, json: boolean): void {
