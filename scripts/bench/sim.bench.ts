@@ -240,22 +240,7 @@ async function run(): Promise<Figure[]> {
     if (lost || watchers.errors.length) throw new Error(`sim bench: ${lost} watches lost; ${watchers.errors.slice(0, 3).join("; ")}`);
     const goal = `>= ${RATE} writes/s with ${WATCHERS} watchers`;
     // Latency bounds say "does not fall behind": a backlog would grow the fan-out time over the run.
-    return [
-      figure("sim.write_throughput", worst.throughput, "writes/s", { minValue: RATE, goal: `${goal}, each write to all` }),
-      figure("sim.watch_fanout_p50", worst.p50, "ms", { maxValue: 250 }),
-      figure("sim.watch_fanout_p95", worst.p95, "ms", { maxValue: 1000 }),
-      figure("sim.paced_write_rate", worst.paced, "writes/s", { minValue: RATE * 0.95 }),
-      figure("sim.write_latency_p95", worst.writeP95, "ms"),
-      figure("sim.watch_end_to_end_p95", worst.endToEnd, "ms"),
-      figure("sim.delivered", worst.delivered, "fraction", { minValue: 1 }),
-      figure("sim.mix.write_throughput", mix.throughput, "writes/s", { minValue: RATE, goal: `${goal}, 1 write in 10 to them` }),
-      figure("sim.mix.watch_fanout_p50", mix.p50, "ms", { maxValue: 250 }),
-      figure("sim.mix.watch_fanout_p95", mix.p95, "ms", { maxValue: 1000 }),
-      figure("sim.mix.paced_write_rate", mix.paced, "writes/s", { minValue: RATE * 0.95 }),
-      figure("sim.mix.write_latency_p95", mix.writeP95, "ms"),
-      figure("sim.mix.watch_end_to_end_p95", mix.endToEnd, "ms"),
-      figure("sim.mix.delivered", mix.delivered, "fraction", { minValue: 1 }),
-    ];
+    return [...workloadFigures("sim", worst, `${goal}, each write to all`), ...workloadFigures("sim.mix", mix, `${goal}, 1 write in 10 to them`)];
   } finally {
     watchers.stop();
     await stopServer(child);
@@ -264,3 +249,16 @@ async function run(): Promise<Figure[]> {
 
 const suite: BenchSuite = { prefix: "sim", run };
 export default suite;
+
+/** The same figures for each workload, under its prefix. */
+function workloadFigures(prefix: string, r: { throughput: number; p50: number; p95: number; paced: number; writeP95: number; endToEnd: number; delivered: number }, throughputGoal: string) {
+  return [
+    figure(`${prefix}.write_throughput`, r.throughput, "writes/s", { minValue: RATE, goal: throughputGoal }),
+    figure(`${prefix}.watch_fanout_p50`, r.p50, "ms", { maxValue: 250 }),
+    figure(`${prefix}.watch_fanout_p95`, r.p95, "ms", { maxValue: 1000 }),
+    figure(`${prefix}.paced_write_rate`, r.paced, "writes/s", { minValue: RATE * 0.95 }),
+    figure(`${prefix}.write_latency_p95`, r.writeP95, "ms"),
+    figure(`${prefix}.watch_end_to_end_p95`, r.endToEnd, "ms"),
+    figure(`${prefix}.delivered`, r.delivered, "fraction", { minValue: 1 }),
+  ];
+}
