@@ -162,6 +162,15 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   }
 
   const s = settings as Settings;
+  // Left at its default, renewDeadline follows a short lockTtl (client-go's 10 s of 15 s); set by
+  // hand, it must leave the holder time to stop before its peers may reclaim the slot.
+  if (s.lockTtl > 0 && origins.renewDeadline.kind === "default") s.renewDeadline = Math.min(s.renewDeadline, Math.floor((s.lockTtl * 2) / 3));
+  if (s.lockTtl > 0 && s.renewDeadline >= s.lockTtl) {
+    const where = origins.renewDeadline.where ?? "renewDeadline";
+    throw new ConfigError(`${where}: renewDeadline (${s.renewDeadline / 1000}s) must be shorter than lockTtl (${s.lockTtl / 1000}s): a holder must stop before its peers may reclaim its slot`, {
+      where, key: "renewDeadline", value: String(s.renewDeadline), allowed: "a duration shorter than lockTtl",
+    });
+  }
   const windows = effectiveWindows(s, origins);
   return { settings: s, origins, windows, warnings, files };
 }

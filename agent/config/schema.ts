@@ -58,6 +58,7 @@ export const SCHEMA = {
   concurrency: key(v.int(1, 10_000), 1, "How many nodes of the group may reboot at once."),
   lockTtl: key(lockTtl, 0, "Reclaim a slot whose Lease has not changed for this long (0: never; otherwise at least 3s, and it must exceed the longest reboot).", { shownAs: "duration" }),
   lockReleaseDelay: key(v.duration(), 0, "Keep the slot this long after the node is back, before handing it on.", { shownAs: "duration" }),
+  renewDeadline: key(v.duration(1000), 30_000, "No drain step and no reboot starts unless the slot was last confirmed (renewed or read) within this; with lockTtl it must be shorter than lockTtl.", { shownAs: "duration" }),
 
   // --- the need and the reboot
   rebootSentinel: key(v.absolutePath, "/var/run/reboot-required", "A file whose existence means a reboot is needed."),
@@ -66,6 +67,10 @@ export const SCHEMA = {
   updateEngine: key(v.oneOf(["auto", "on", "off"] as const), "auto", "Watch Flatcar's update_engine over D-Bus: auto (if present), on (required), off."),
   rebootCommand: key(v.command, ["systemctl", "reboot"], "Command that reboots the host."),
   rebootDelay: key(v.duration(), 0, "Wait this long after draining before rebooting.", { shownAs: "duration" }),
+  rebootTimeout: key(v.duration(10_000), 600_000, "If the host is still up this long after rebootCommand, run it once more; still up after that: report and keep the slot (a person decides).", { shownAs: "duration" }),
+  rebootCooldown: key(v.duration(), 0, "A node that completed a reboot does not take a slot again before this has passed.", { shownAs: "duration" }),
+  windowMargin: key(v.duration(), 900_000, "Start a drain only if the window stays open at least this long.", { shownAs: "duration" }),
+  inhibitPaths: key(v.list(v.absolutePath, "absolute directory paths"), ["/run/sluice/inhibit", "/etc/sluice/inhibit.d"], "Directories whose files each block taking a slot; a file's first line is the reason."),
 
   // --- the drain
   drainGracePeriod: key(v.int(-1, 86_400), -1, "Seconds each pod gets to terminate; -1 means the pod's own."),
@@ -88,6 +93,8 @@ export const SCHEMA = {
   preRebootNodeLabels: key(v.list(v.label, "labels key=value"), [] as string[], "Labels set before cordoning."),
   postRebootNodeLabels: key(v.list(v.label, "labels key=value"), [] as string[], "Labels set after uncordoning."),
   preferNoScheduleTaint: key(v.str("a taint key"), "", "Taint key set with PreferNoSchedule while a reboot is pending (empty: none)."),
+  scaleDownProtection: key(v.bool, true, "While sluice holds the node, annotate it cluster-autoscaler.kubernetes.io/scale-down-disabled=true (removed afterwards if sluice set it)."),
+  excludeFromLoadBalancers: key(v.bool, false, "While sluice holds the node, label it node.kubernetes.io/exclude-from-external-load-balancers (removed afterwards if sluice set it)."),
 
   // --- notifications
   notifyUrl: key(v.url(null), "", "Where to send notifications (Slack, Teams, Discord or a generic webhook; shoutrrr-style URLs).", { secret: true }),
