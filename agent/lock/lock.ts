@@ -24,7 +24,12 @@ export interface LockOptions {
   nodeName: string;
   /** 0: a held slot never expires. */
   lockTtlMs: number;
-  lockReleaseDelayMs: number;
+  /**
+   * A holder whose slot was last confirmed (written, or read back as its own) longer ago than this
+   * is treated as not holding: its hold signal fires and `confirmedWithin` says no. Default 30 s,
+   * and below lockTtl when there is one (client-go's renewDeadline).
+   */
+  renewDeadlineMs?: number;
   /** Two 404s for the holder's Node at least this far apart free its slot. Default 30 s. */
   nodeGoneGraceMs?: number;
   /** How often the head of the queue checks that the holders' Nodes still exist. Default 60 s. */
@@ -58,7 +63,9 @@ function validate(o: LockOptions): void {
   };
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) bad(`concurrency must be a positive integer, not ${o.concurrency}`);
   if (!o.nodeName) bad("nodeName is empty");
-  if (!(o.lockTtlMs >= 0) || !(o.lockReleaseDelayMs >= 0)) bad("lockTtl and lockReleaseDelay must not be negative");
+  if (!(o.lockTtlMs >= 0)) bad("lockTtl must not be negative");
+  if (o.renewDeadlineMs !== undefined && !(o.renewDeadlineMs > 0)) bad("renewDeadline must be positive");
+  if (o.lockTtlMs > 0 && o.renewDeadlineMs !== undefined && o.renewDeadlineMs >= o.lockTtlMs) bad("renewDeadline must be shorter than lockTtl");
   // A renewal every third of the TTL needs a TTL that survives a few slow requests.
   if (o.lockTtlMs > 0 && o.lockTtlMs < 3000) bad(`lockTtl ${o.lockTtlMs} ms is shorter than 3 s`);
 }
@@ -74,11 +81,16 @@ export class RebootLock {
   private writes: Promise<unknown> = Promise.resolve();
   private renewing: AbortController | undefined;
   private readonly lostListeners = new Set<(slot: SlotRecord) => void>();
+  /** Monotonic time of the last write or read that showed this node holding its slot. */
+  private confirmedAt = -Infinity;
+  /** Fires when the slot this node holds is lost; a new one for each holding. */
+  private hold: AbortController | undefined;
   private readonly o: Required<Omit<LockOptions, "random">> & Pick<LockOptions, "random">;
 
   constructor(options: LockOptions, private readonly deps: LockDeps) {
     validate(options);
-    this.o = { nodeGoneGraceMs: 30_000, nodeCheckIntervalMs: 60_000, headGraceMs: 15_000, watchTimeoutSeconds: 3600, ...options };
+    const renewDeadlineMs = options.renewDeadlineMs ?? (options.lockTtlMs > 0 ? Math.min(30_000, Math.floor((options.lockTtlMs * 2) / 3)) : 30_000);
+    this.o = { nodeGoneGraceMs: 30_000, nodeCheckIntervalMs: 60_000, headGraceMs: 15_000, watchTimeoutSeconds: 3600, ...options, renewDeadlineMs };
     this.cache = new LeaseCache(deps.kube, deps.clock, deps.log, {
       namespace: options.namespace,
       labelSelector: groupSelector(options.group),
@@ -87,19 +99,67 @@ export class RebootLock {
     });
     // Only slot changes can reveal a misconfigured holder; waiter churn must stay O(1) here.
     this.cache.onChange((changed) => {
-      if (!changed || roleOf(changed) === "slot") this.warnMismatches();
+      if (!changed || roleOf(changed) === "slot") {
+        this.warnMismatches();
+        this.checkHold();
+      }
     });
   }
 
   /** Lists and starts watching; resumes renewing a slot this node already holds (after a restart). */
   async start(signal?: AbortSignal): Promise<void> {
     await this.cache.start(signal);
-    if (this.heldSlot()) this.startRenewing();
+    if (this.heldSlot()) {
+      // The list just read shows this node as the holder: that is a confirmation.
+      this.confirmed();
+      this.startRenewing();
+    }
   }
 
   async stop(): Promise<void> {
     this.renewing?.abort();
     await this.cache.stopped();
+  }
+
+  /**
+   * Whether the slot was confirmed within `ms` (default renewDeadline): no drain step and no reboot
+   * may start otherwise. Confirmations are this host's successful writes of its slot and reads that
+   * show it as the holder, timed on its own monotonic clock.
+   */
+  confirmedWithin(ms: number = this.o.renewDeadlineMs): boolean {
+    return this.heldSlot() !== undefined && this.deps.clock.monotonic() - this.confirmedAt < ms;
+  }
+
+  /** Monotonic ms of the last confirmation (-Infinity when never). */
+  lastConfirmed(): number {
+    return this.confirmedAt;
+  }
+
+  /**
+   * A signal that fires (reason: SluiceError "lock-lost") when the slot this node holds is taken,
+   * cleared, deleted, or cannot be renewed for renewDeadline. Already aborted when nothing is held.
+   */
+  holdSignal(): AbortSignal {
+    if (!this.heldSlot()) return AbortSignal.abort(new SluiceError("lock-lost", `${this.o.nodeName} holds no reboot slot of group ${this.o.group}`));
+    if (!this.hold || this.hold.signal.aborted) this.hold = new AbortController();
+    return this.hold.signal;
+  }
+
+  private confirmed(): void {
+    this.confirmedAt = this.deps.clock.monotonic();
+  }
+
+  private loseHold(why: string): void {
+    const hold = this.hold;
+    if (!hold || hold.signal.aborted) return;
+    this.hold = undefined;
+    this.deps.log.warning("lost the reboot slot", { group: this.o.group, why });
+    hold.abort(new SluiceError("lock-lost", why));
+  }
+
+  /** Fires the hold signal when the cache no longer shows this node as a holder. */
+  private checkHold(): void {
+    if (this.hold && !this.hold.signal.aborted && !this.heldSlot()) this.loseHold("the slot's Lease no longer names this node as its holder");
   }
 
   private memo: { version: number; view: GroupView } = { version: -1, view: groupView([]) };
@@ -168,19 +228,23 @@ export class RebootLock {
   }
 
   /** Marks where the holder is (agent/reboot calls it before each step); throws `lock-lost` if the slot is gone. */
-  setPhase(phase: LockPhase, change: { wasUnschedulable?: boolean; bootId?: string } = {}): Promise<SlotRecord> {
-    return this.writeHeld((cur) => renewedSlot(cur, this.deps.clock.now(), { ...change, phase }));
+  setPhase(phase: LockPhase, change: { wasUnschedulable?: boolean; bootId?: string } = {}, signal?: AbortSignal): Promise<SlotRecord> {
+    return this.writeHeld((cur) => renewedSlot(cur, this.deps.clock.now(), { ...change, phase }), signal);
   }
 
   /** Renews the slot without a change (the renewal loop; also before a step that must not run without the slot). */
-  renew(): Promise<SlotRecord> {
-    return this.writeHeld((cur) => renewedSlot(cur, this.deps.clock.now()));
+  renew(signal?: AbortSignal): Promise<SlotRecord> {
+    return this.writeHeld((cur) => renewedSlot(cur, this.deps.clock.now()), signal);
   }
 
-  /** Waits `lockReleaseDelay` (unless told not to), then clears the holder; also leaves the queue. */
-  async release(options: { delay?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    if ((options.delay ?? true) && this.o.lockReleaseDelayMs > 0) await this.deps.clock.sleep(this.o.lockReleaseDelayMs, options.signal);
+  /**
+   * Clears the holder at once and leaves the queue. Waiting `lockReleaseDelay` is the caller's
+   * (agent/reboot persists when the wait began, so a restart does not wait twice).
+   */
+  async release(): Promise<void> {
     this.renewing?.abort();
+    // Handing the slot on is not losing it: nobody is to be told.
+    this.hold = undefined;
     await this.serialWrite(async () => {
       for (let attempt = 1; ; attempt++) {
         const held = this.heldSlot();
@@ -201,6 +265,7 @@ export class RebootLock {
   // ---- internals ----
 
   private async tookSlot(slot: SlotRecord): Promise<SlotRecord> {
+    this.confirmed();
     this.startRenewing();
     // Off the critical path (not awaited): the queue already ignores nodes that hold a slot, and
     // release() deletes the waiting Lease again should this attempt fail.
@@ -340,6 +405,7 @@ export class RebootLock {
   private async reread(name: string): Promise<void> {
     try {
       this.cache.upsert(await this.deps.kube.getLease(this.o.namespace, name));
+      if (this.heldSlot()?.name === name) this.confirmed();
     } catch (err) {
       if (err instanceof KubeError && err.code === "not-found") this.cache.forget(name);
       else throw err;
@@ -351,7 +417,7 @@ export class RebootLock {
    * A conflict whose re-read fails is handled as that read's failure: writing again on the same
    * stale copy would only earn another 409, at once and forever.
    */
-  private async recover(err: unknown, name: string, attempt: number): Promise<void> {
+  private async recover(err: unknown, name: string, attempt: number, signal?: AbortSignal): Promise<void> {
     if (!(err instanceof KubeError)) throw err;
     if (err.code === "conflict" || err.code === "not-found") {
       try {
@@ -362,7 +428,7 @@ export class RebootLock {
       }
     }
     if (!isTransient(err.code)) throw err;
-    await this.deps.clock.sleep(retryDelayMs(attempt, err.retryAfterMs, this.o.random));
+    await this.deps.clock.sleep(retryDelayMs(attempt, err.retryAfterMs, this.o.random), signal);
   }
 
   private serialWrite<T>(fn: () => Promise<T>): Promise<T> {
@@ -371,20 +437,23 @@ export class RebootLock {
     return run;
   }
 
-  private writeHeld(change: (cur: V1Lease) => V1Lease): Promise<SlotRecord> {
+  private writeHeld(change: (cur: V1Lease) => V1Lease, signal?: AbortSignal): Promise<SlotRecord> {
     return this.serialWrite(async () => {
       for (let attempt = 1; ; attempt++) {
+        signal?.throwIfAborted();
         const held = this.heldSlot();
         if (!held) throw new SluiceError("lock-not-held", `${this.o.nodeName} holds no reboot slot of group ${this.o.group}`);
         try {
           this.cache.upsert(await this.deps.kube.replaceLease(this.o.namespace, change(this.cache.get(held.name)!.lease)));
+          this.confirmed();
           return this.heldSlot()!;
         } catch (err) {
-          await this.recover(err, held.name, attempt);
+          await this.recover(err, held.name, attempt, signal);
           if (!this.heldSlot()) {
             const now = this.cache.get(held.name)?.lease.spec?.holderIdentity ?? "";
             this.deps.log.error("lost the reboot slot to another node", { slot: held.name, holder: now });
             for (const l of this.lostListeners) l(held);
+            this.loseHold(`reboot slot ${held.name} is now held by ${now || "nobody"}`);
             throw new SluiceError("lock-lost", `reboot slot ${held.name} is now held by ${now || "nobody"}`);
           }
         }
@@ -400,7 +469,19 @@ export class RebootLock {
       while (!stop.signal.aborted) {
         await this.deps.clock.sleep(every, stop.signal).catch(() => {});
         if (stop.signal.aborted || !this.heldSlot()) break;
-        await this.renew().catch((err: unknown) => this.deps.log.warning("could not renew the reboot slot", { code: (err as SluiceError).code }));
+        await this.renew(stop.signal).catch((err: unknown) => stop.signal.aborted || this.deps.log.warning("could not renew the reboot slot", { code: (err as SluiceError).code }));
+      }
+    })();
+    // client-go's renewDeadline, on its own timer: a renewal stuck in retries must not keep a
+    // holder believing it holds after its peers may have reclaimed the slot.
+    void (async () => {
+      while (!stop.signal.aborted && this.heldSlot()) {
+        const due = this.confirmedAt + this.o.renewDeadlineMs - this.deps.clock.monotonic();
+        if (due <= 0) {
+          this.loseHold(`the slot could not be renewed for ${Math.round(this.o.renewDeadlineMs / 1000)} s`);
+          break;
+        }
+        await this.deps.clock.sleep(due, stop.signal).catch(() => {});
       }
     })();
   }

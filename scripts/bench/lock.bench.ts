@@ -18,7 +18,7 @@ const NEED = Date.UTC(2026, 0, 5, 8, 0, 0);
 
 function lockFor(kube: ClientNodeKube, node: string, clock = systemClock): RebootLock {
   return new RebootLock(
-    { namespace: "sluice", group: "default", concurrency: 1, nodeName: node, lockTtlMs: 0, lockReleaseDelayMs: 0, headGraceMs: 15_000 },
+    { namespace: "sluice", group: "default", concurrency: 1, nodeName: node, lockTtlMs: 0, headGraceMs: 15_000 },
     { kube, clock, log: nullLogger, events: discardEvents },
   );
 }
@@ -79,7 +79,7 @@ async function handovers(n: number, measured: number): Promise<Figure[]> {
     const node = nodes[i];
     await l.acquire({ needSince: NEED + needRank.get(node)! * 1000, bootId: "b" }, giveUp.signal);
     served.push(node);
-    if (served.length < stopAfter) await l.release({ delay: false });
+    if (served.length < stopAfter) await l.release();
   });
   const waiters = () => server.store.list(LEASES, "sluice").filter((o) => o.metadata.labels?.["sluice.dev/role"] === "waiter").length;
   while (waiters() < n) await sleep(50);
@@ -96,7 +96,7 @@ async function handovers(n: number, measured: number): Promise<Figure[]> {
   });
   server.faults.resetCounters();
   phase(`${n}: measuring`);
-  await holder.release({ delay: false });
+  await holder.release();
   while (served.length < measured) await sleep(20);
   unsubscribe();
   const c = server.faults.counters();

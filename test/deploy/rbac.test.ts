@@ -53,7 +53,7 @@ describe("deploy/rbac.yaml", () => {
     const events = new KubeEventRecorder({ kube, clock, log }, { host: "node-a" });
     const deps = { kube, clock, log, events };
 
-    const lock = new RebootLock({ namespace: "sluice", group: "default", concurrency: 1, nodeName: "node-a", lockTtlMs: 60_000, lockReleaseDelayMs: 0 }, deps);
+    const lock = new RebootLock({ namespace: "sluice", group: "default", concurrency: 1, nodeName: "node-a", lockTtlMs: 60_000 }, deps);
     await lock.start();
     const blockers = await checkBlockers({ node: "node-a", podSelectors: ["app=backup"], prometheusUrl: "", alerts: {} }, { kube, fetch: globalThis.fetch, log: nullLogger });
     expect(blockers).toMatchObject({ blocked: false });

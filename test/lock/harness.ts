@@ -39,7 +39,7 @@ export class Lines {
 
 export function makeLock(kube: ClientNodeKube, node: string, over: Partial<LockOptions> = {}, deps: { clock?: Clock; events?: EventRecorder; log?: Logger } = {}): RebootLock {
   return new RebootLock(
-    { namespace: "sluice", group: "default", concurrency: 1, nodeName: node, lockTtlMs: 0, lockReleaseDelayMs: 0, headGraceMs: 300, nodeGoneGraceMs: 50, nodeCheckIntervalMs: 100, ...over },
+    { namespace: "sluice", group: "default", concurrency: 1, nodeName: node, lockTtlMs: 0, headGraceMs: 300, nodeGoneGraceMs: 50, nodeCheckIntervalMs: 100, ...over },
     { kube, clock: deps.clock ?? systemClock, log: deps.log ?? nullLogger, events: deps.events ?? new Events() },
   );
 }

@@ -51,7 +51,7 @@ describe("take, phase, release", () => {
     await until(() => !stored("sluice-default-wait-a"), 5000, "waiter deleted");
     await a.setPhase("rebooting");
     expect(stored("sluice-default-0")!.metadata.annotations["sluice.dev/phase"]).toBe("rebooting");
-    await a.release({ delay: false });
+    await a.release();
     const r = stored("sluice-default-0")!;
     expect(r.spec.holderIdentity).toBeUndefined();
     expect(r.spec.leaseTransitions).toBe(1);
@@ -60,18 +60,46 @@ describe("take, phase, release", () => {
     await expect(a.setPhase("draining")).rejects.toMatchObject({ code: "lock-not-held" });
   });
 
-  it("waits lockReleaseDelay before releasing, on the lock's clock", async () => {
+  it("fires the hold signal when an admin clears the held slot, and refuses steps after it", async () => {
     await sim(["a"]);
-    const clock = new FakeClock();
-    const a = lock("a", { lockReleaseDelayMs: 60_000 }, { clock });
+    const a = lock("a");
     await a.start();
     await a.acquire({ needSince: NEED, bootId: "b" });
-    const released = a.release();
-    await clock.advance(59_000);
-    expect(stored("sluice-default-0")!.spec.holderIdentity).toBe("a");
-    await clock.advance(1_000);
-    await released;
+    const hold = a.holdSignal();
+    expect(hold.aborted).toBe(false);
+    expect(a.confirmedWithin()).toBe(true);
+    const cur = await kube.getLease("sluice", "sluice-default-0");
+    await kube.replaceLease("sluice", { ...cur, spec: { ...cur.spec, holderIdentity: undefined } });
+    await until(() => hold.aborted, 5_000, "the hold signal");
+    expect((hold.reason as SluiceError).code).toBe("lock-lost");
+    expect(a.confirmedWithin()).toBe(false);
+    expect(a.holdSignal().aborted).toBe(true);
+  });
+
+  it("fires the hold signal when renewals fail for renewDeadline, measured on the holder's clock", async () => {
+    await sim(["a"]);
+    const clock = new FakeClock();
+    const a = lock("a", { lockTtlMs: 30_000, renewDeadlineMs: 20_000 }, { clock });
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    const hold = a.holdSignal();
+    server.faults.rules.push({ verb: "update", resource: "leases", errorRate: 1, code: 500 });
+    await clock.advance(19_000);
+    expect(hold.aborted).toBe(false);
+    await clock.advance(1_500);
+    expect(hold.aborted).toBe(true);
+    expect(String((hold.reason as SluiceError).message)).toMatch(/could not be renewed for 20 s/);
+  });
+
+  it("release clears the holder at once; the hold signal does not fire for a hand-over", async () => {
+    await sim(["a"]);
+    const a = lock("a");
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    const hold = a.holdSignal();
+    await a.release();
     expect(stored("sluice-default-0")!.spec.holderIdentity).toBeUndefined();
+    expect(hold.aborted).toBe(false);
   });
 
   it("throws lock-lost when another node took the slot meanwhile", async () => {
@@ -107,11 +135,11 @@ describe("fair queue", () => {
       await l.start();
       await l.acquire({ needSince: need.get(n)!, bootId: "b" });
       served.push(n);
-      await l.release({ delay: false });
+      await l.release();
     });
     await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 20, 10_000, "all queued");
     server.faults.resetCounters();
-    await holder.release({ delay: false });
+    await holder.release();
     await Promise.all(runs);
     observer.stop();
     expect(served).toEqual([...nodes].sort((x, y) => need.get(x)! - need.get(y)!));
@@ -225,7 +253,7 @@ describe("pause", () => {
     const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" }).then((s) => ((got = true), s));
     await until(() => b.view().paused !== undefined && a.view().paused !== undefined, 5000, "pause seen");
     await a.setPhase("rebooting"); // the holder carries on
-    await a.release({ delay: false });
+    await a.release();
     await new Promise((r) => setTimeout(r, 300));
     expect(got).toBe(false);
     expect(await resumeGroup(kube, { namespace: "sluice", group: "default" })).toBe(true);

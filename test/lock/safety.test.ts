@@ -49,7 +49,7 @@ async function race(slots: number, agents: number): Promise<{ observer: Observer
         await new Promise((r) => setTimeout(r, 2 + (i % 5)));
         await lock.setPhase("rebooting");
         await lock.setPhase("recovering", { bootId: `boot2-${node}` });
-        await lock.release({ delay: false });
+        await lock.release();
         await lock.stop();
       }),
     );

@@ -81,7 +81,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const log = quiet.child({ node });
     const events = new KubeEventRecorder({ kube, clock, log }, { host: node });
     const deps = { kube, clock, log, events };
-    const lock = new RebootLock({ namespace: NAMESPACE, group: GROUP, concurrency: o.concurrency, nodeName: node, lockTtlMs: 0, lockReleaseDelayMs: 30_000 }, deps);
+    const lock = new RebootLock({ namespace: NAMESPACE, group: GROUP, concurrency: o.concurrency, nodeName: node, lockTtlMs: 0 }, deps);
     await lock.start(o.signal);
     try {
       // Updates land over a few minutes, as Flatcar's update_engine checks at random times.
@@ -105,7 +105,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       await lock.setPhase("recovering");
       await markAfterReboot(deps, node, mark, cordoned.wasUnschedulable);
       say(node, "back, Ready and uncordoned; releasing the slot after 30s");
-      await lock.release({ signal: o.signal });
+      await clock.sleep(30_000, o.signal);
+      await lock.release();
     } finally {
       await lock.stop();
     }
