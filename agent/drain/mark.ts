@@ -5,7 +5,7 @@
  * post-reboot labels after the uncordon — also when the node was cordoned by someone else, where
  * kured skips them (kubereboot/kured: labels missing after reboot of a cordoned node).
  */
-import { KubeError, type V1Taint } from "../kube";
+import { KubeError, type NodePatch, type V1Taint } from "../kube";
 import { uncordon } from "./cordon";
 import type { DrainDeps } from "./types";
 
@@ -123,4 +123,69 @@ function describe(verb: string, labels: Record<string, string>, annotations: Rec
     ...Object.keys(annotations).map((k) => `annotation ${k}`),
   ];
   return parts.length ? `sluice ${verb} ${parts.join(", ")}` : "no labels to set";
+}
+
+// ---- marks the agent keeps on the Node around the machine (DESIGN.md "Around the machine") ----
+
+export const NEED_LABEL = "sluice.dev/reboot-needed";
+export const NEED_SINCE_ANNOTATION = "sluice.dev/reboot-needed-since";
+export const SCALE_DOWN_ANNOTATION = "cluster-autoscaler.kubernetes.io/scale-down-disabled";
+export const EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
+/** Which of the two marks above sluice added (comma-separated), written in the same patch: only those are removed. */
+export const ADDED_MARKS_ANNOTATION = "sluice.dev/added-marks";
+
+interface NodeMeta {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/**
+ * The patch that makes the backlog mark say `needed` (label `sluice.dev/reboot-needed=true` and
+ * the since annotation, so `kubectl get nodes -l sluice.dev/reboot-needed` lists the backlog), or
+ * undefined when the node already says so. A time goes in an annotation: a label value may not
+ * contain ':' (422).
+ */
+export function needMarkPatch(meta: NodeMeta | undefined, needed: boolean, sinceMs?: number): Pick<NodePatch, "labels" | "annotations"> | undefined {
+  const has = meta?.labels?.[NEED_LABEL] !== undefined || meta?.annotations?.[NEED_SINCE_ANNOTATION] !== undefined;
+  if (!needed) return has ? { labels: { [NEED_LABEL]: null }, annotations: { [NEED_SINCE_ANNOTATION]: null } } : undefined;
+  const since = rfc3339(sinceMs ?? 0);
+  if (meta?.labels?.[NEED_LABEL] === "true" && meta?.annotations?.[NEED_SINCE_ANNOTATION] === since) return undefined;
+  return { labels: { [NEED_LABEL]: "true" }, annotations: { [NEED_SINCE_ANNOTATION]: since } };
+}
+
+export interface HoldMarkOptions {
+  scaleDownProtection: boolean;
+  excludeFromLoadBalancers: boolean;
+}
+
+/** While held: the autoscaler must not remove the node, and (optionally) load balancers skip it. Only what is absent is added, and recorded. */
+export function holdMarkPatch(meta: NodeMeta | undefined, o: HoldMarkOptions): Pick<NodePatch, "labels" | "annotations"> | undefined {
+  const added = new Set((meta?.annotations?.[ADDED_MARKS_ANNOTATION] ?? "").split(",").filter(Boolean));
+  const labels: Record<string, string> = {};
+  const annotations: Record<string, string> = {};
+  if (o.scaleDownProtection && meta?.annotations?.[SCALE_DOWN_ANNOTATION] === undefined) {
+    annotations[SCALE_DOWN_ANNOTATION] = "true";
+    added.add("scale-down-disabled");
+  }
+  if (o.excludeFromLoadBalancers && meta?.labels?.[EXCLUDE_LB_LABEL] === undefined) {
+    labels[EXCLUDE_LB_LABEL] = "true";
+    added.add("exclude-from-load-balancers");
+  }
+  if (!Object.keys(labels).length && !Object.keys(annotations).length) return undefined;
+  annotations[ADDED_MARKS_ANNOTATION] = [...added].sort().join(",");
+  return { labels, annotations };
+}
+
+/** Removes what sluice recorded as added, and the record; undefined when there is nothing. */
+export function unholdMarkPatch(meta: NodeMeta | undefined): Pick<NodePatch, "labels" | "annotations"> | undefined {
+  const rec = meta?.annotations?.[ADDED_MARKS_ANNOTATION];
+  if (rec === undefined) return undefined;
+  const added = new Set(rec.split(","));
+  const labels: Record<string, null> = {};
+  const annotations: Record<string, null> = { [ADDED_MARKS_ANNOTATION]: null };
+  if (added.has("scale-down-disabled")) annotations[SCALE_DOWN_ANNOTATION] = null;
+  if (added.has("exclude-from-load-balancers")) labels[EXCLUDE_LB_LABEL] = null;
+  return { labels, annotations };
 }

@@ -46,4 +46,13 @@ export const nodeFs: Fs = {
   },
 
   mode: async (path) => (await stat(path)).mode & 0o777,
+
+  async kind(path) {
+    try {
+      const st = await stat(path);
+      return st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : "other";
+    }
+  },
 };

@@ -9,7 +9,7 @@ import {
 } from "./names";
 
 /** Where a holder is in its reboot; set by agent/reboot through `RebootLock.setPhase`. */
-export const LOCK_PHASES = ["acquired", "draining", "rebooting", "recovering"] as const;
+export const LOCK_PHASES = ["acquired", "draining", "rebooting", "recovering", "releasing", "aborting"] as const;
 export type LockPhase = (typeof LOCK_PHASES)[number];
 
 export interface SlotRecord {

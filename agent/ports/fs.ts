@@ -8,4 +8,6 @@ export interface Fs {
   list(dir: string): Promise<string[]>;
   /** Permission bits of a file (e.g. 0o600). */
   mode(path: string): Promise<number>;
+  /** What is at `path`, following symlinks ("missing" also for a dangling one). Never throws for a path that cannot be looked at: "other". */
+  kind(path: string): Promise<"file" | "directory" | "missing" | "other">;
 }

@@ -1,20 +1,19 @@
 /**
- * The agent's persisted state, /var/lib/sluice/state.json (DESIGN.md, "The state machine"):
- * JSON with a `version`, written atomically through the Fs port. On start it is a hint to be
- * reconciled against the truth (Lease holder, boot id, node.spec.unschedulable, signals); for
- * `sluice status` it is what this node last knew about itself. A file that cannot be read is
- * reported, never fatal: the truth is elsewhere.
+ * The agent's persisted state, /var/lib/sluice/state.json: JSON with a `version` and the node it
+ * belongs to, written atomically through the Fs port (temp file, fsync, rename). On start it is a
+ * hint reconciled against the truth (Lease holder, boot id, the Node); for `sluice status` it is
+ * what this node last knew about itself. A file that cannot be used is reported, never fatal.
  */
 import { join } from "node:path";
 import type { DrainOutcome, HeldPod } from "../drain";
 import type { Fs } from "../ports";
 import { SluiceError } from "../ports";
+import { type AgentState, stateShapeProblem } from "./state";
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 export const STATE_FILE = "state.json";
-
-export const REBOOT_STATES = ["idle", "pending", "draining", "rebooting", "recovering", "releasing", "aborting"] as const;
-export type RebootState = (typeof REBOOT_STATES)[number];
+/** A state file is a few KiB; anything far larger is not ours and is not read into memory. */
+const MAX_STATE_BYTES = 1 << 20;
 
 /** What the last drain of this node came to: enough to say who held it. */
 export interface DrainReport {
@@ -30,38 +29,21 @@ export interface DrainReport {
 
 export interface PersistedState {
   version: typeof STATE_VERSION;
-  state: RebootState;
-  /** Wall-clock ms of the last transition. */
-  since: number;
-  /** Why the node is in this state, for a person. */
-  reason: string;
-  needSince?: number;
-  /** update_engine's staged version, to compare with os-release after the boot. */
-  newVersion?: string;
-  /** Boot id when the slot was taken: a different one after the reboot proves the reboot. */
-  bootId?: string;
-  slot?: string;
-  wasUnschedulable?: boolean;
+  /** The node this state belongs to: a copied disk image must not make another node resume it. */
+  node: string;
+  state: AgentState;
   lastDrain?: DrainReport;
 }
 
-/**
- * Checks the shape of a parsed state file. Written by hand rather than with zod: zod puts ~700 KiB
- * into the agent's main bundle, and every bundled byte is idle memory (docs/development).
- * Returns the first problem as "path: what", or undefined.
- */
+/** Returns the first problem of a parsed state file as "path: what", or undefined. */
 export function stateProblem(v: unknown): string | undefined {
   const obj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
   const num = (x: unknown) => typeof x === "number" && Number.isFinite(x);
   const str = (x: unknown) => typeof x === "string";
-  const opt = (x: unknown, ok: (y: unknown) => boolean) => x === undefined || ok(x);
   if (!obj(v)) return "(top): expected an object";
-  if (!REBOOT_STATES.includes(v.state as RebootState)) return `state: expected one of ${REBOOT_STATES.join(", ")}`;
-  if (!num(v.since)) return "since: expected a number";
-  if (!str(v.reason)) return "reason: expected a string";
-  for (const k of ["needSince"]) if (!opt(v[k], num)) return `${k}: expected a number`;
-  for (const k of ["newVersion", "bootId", "slot"]) if (!opt(v[k], str)) return `${k}: expected a string`;
-  if (!opt(v.wasUnschedulable, (x) => typeof x === "boolean")) return "wasUnschedulable: expected true or false";
+  if (typeof v.node !== "string" || v.node === "") return "node: expected a node name";
+  const shape = stateShapeProblem(v.state);
+  if (shape) return `state.${shape}`;
   const d = v.lastDrain;
   if (d === undefined) return undefined;
   if (!obj(d)) return "lastDrain: expected an object";
@@ -77,8 +59,8 @@ export function stateProblem(v: unknown): string | undefined {
   return undefined;
 }
 
-export function initialState(now: number): PersistedState {
-  return { version: STATE_VERSION, state: "idle", since: now, reason: "no reboot needed" };
+export function initialState(node: string, now: number): PersistedState {
+  return { version: STATE_VERSION, node, state: { phase: "idle", since: now } };
 }
 
 export class StateStore {
@@ -91,14 +73,24 @@ export class StateStore {
     this.path = join(stateDir, STATE_FILE);
   }
 
-  /** The stored state; undefined when there is none yet. Throws SluiceError "state-unreadable" for a damaged or foreign file. */
+  /**
+   * The stored state; undefined when there is none yet. Throws SluiceError "state-unreadable" for
+   * anything else that is not a state this sluice wrote: empty, truncated, not a regular file, of
+   * another version — the caller reports it and reconciles from the truth.
+   */
   async load(): Promise<PersistedState | undefined> {
-    if (!(await this.fs.exists(this.path))) return undefined;
+    const kind = await this.fs.kind(this.path);
+    if (kind === "missing") return undefined;
+    // A FIFO would block the read forever, a directory cannot be read: neither is a state.
+    if (kind !== "file") throw new SluiceError("state-unreadable", `${this.path} is not a regular file`);
+    const text = await this.fs.readFile(this.path);
+    if (text.length > MAX_STATE_BYTES) throw new SluiceError("state-unreadable", `${this.path} is ${text.length} bytes, far more than a state file`);
+    if (text.trim() === "") throw new SluiceError("state-unreadable", `${this.path} is empty`);
     let raw: unknown;
     try {
-      raw = JSON.parse(await this.fs.readFile(this.path));
+      raw = JSON.parse(text);
     } catch (err) {
-      throw new SluiceError("state-unreadable", `${this.path} is not JSON: ${(err as Error).message}`, { cause: err });
+      throw new SluiceError("state-unreadable", `${this.path} is not JSON (truncated?): ${(err as Error).message}`, { cause: err });
     }
     const version = (raw as { version?: unknown } | null)?.version;
     if (version !== STATE_VERSION) throw new SluiceError("state-unreadable", `${this.path} has version ${JSON.stringify(version)}; this sluice reads version ${STATE_VERSION}`);
