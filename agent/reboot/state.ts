@@ -132,3 +132,23 @@ export function stateShapeProblem(v: unknown): string | undefined {
       return holding();
   }
 }
+
+/** One line for a person about a stored state, when nothing fresher says what it waits for. */
+export function describeState(s: AgentState): string {
+  switch (s.phase) {
+    case "idle":
+      return "no reboot needed";
+    case "pending":
+      return `reboot needed: ${s.reason}`;
+    case "draining":
+      return `draining, holding reboot slot ${s.slot}`;
+    case "rebooting":
+      return `rebooting (attempt ${s.attempts}), holding reboot slot ${s.slot}`;
+    case "recovering":
+      return `back from the reboot; waiting for the Node to be Ready, holding reboot slot ${s.slot}`;
+    case "releasing":
+      return `rebooted; handing reboot slot ${s.slot} on after lockReleaseDelay`;
+    case "aborting":
+      return `giving reboot slot ${s.slot} back: ${s.why}`;
+  }
+}

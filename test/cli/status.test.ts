@@ -33,7 +33,11 @@ describe("sluice status", () => {
 
     const dir = tempDir();
     const now = Date.now();
-    await new StateStore(nodeFs, dir).save({ ...initialState(now - 90_000), state: "aborting", reason: "drain timed out; forceReboot is off", lastDrain: drainReport(result, now - 60_000) });
+    await new StateStore(nodeFs, dir).save({
+      ...initialState("node-a", now),
+      state: { phase: "aborting", since: now - 90_000, slot: "sluice-default-0", wasUnschedulable: false, needSince: now - 100_000, why: "drain timed out; forceReboot is off" },
+      lastDrain: drainReport(result, now - 60_000),
+    });
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, h.server.kubeconfigYaml(), { mode: 0o600 });
 
@@ -42,7 +46,7 @@ describe("sluice status", () => {
     const args = ["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", kubeconfig, "--node-name", "node-a", "--start-time", "8", "--end-time", "15", "--reboot-days", "mon", "--reboot-sentinel", join(dir, "reboot-required"), "--update-engine", "off"];
     expect(await main(args, ctx)).toBe(0);
     const lines = stdout.lines;
-    expect(lines[0]).toMatch(/^node node-a: aborting for 1m3\ds: drain timed out; forceReboot is off$/);
+    expect(lines[0]).toMatch(/^node node-a: aborting for 1m3\ds: giving reboot slot sluice-default-0 back: drain timed out; forceReboot is off$/);
     expect(lines[1]).toMatch(/^reboot needed \(since /);
     expect(lines[2]).toMatch(new RegExp(`^  sentinel-file: needed \\(.*${dir}/reboot-required`));
     lines.splice(1, 2);

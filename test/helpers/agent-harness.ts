@@ -7,7 +7,7 @@
  * after its k-th persisted write.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaults, type Settings } from "../../agent/config";
@@ -18,7 +18,7 @@ import { Logger } from "../../agent/log";
 import { type Clock, FakeClock, type Fs, type Host, type NodeEvent, type OsRelease, type RunResult } from "../../agent/ports";
 import { Agent } from "../../agent/reboot";
 import type { RebootNeed } from "../../agent/signals";
-import { SimCluster, SimServer } from "../../agent/sim";
+import { type KObj, SimCluster, SimServer } from "../../agent/sim";
 import type { WindowSpec } from "../../agent/window";
 import { Capture } from "./tmp";
 
@@ -34,8 +34,9 @@ export class FakeSignals {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
-  set(needed: boolean, newVersion?: string): void {
-    const since = needed ? (this.need.needed ? this.need.since : this.clock.now()) : undefined;
+  /** `at`: when the need began, if not now (update_engine staged it before the agent started). */
+  set(needed: boolean, newVersion?: string, at?: number): void {
+    const since = needed ? (this.need.needed ? this.need.since : at ?? this.clock.now()) : undefined;
     this.need = {
       needed,
       reasons: [{ source: "sentinel-file", needed, health: "ok", detail: needed ? "/run/reboot-required exists" : "/run/reboot-required does not exist", since: this.clock.now() }],
@@ -73,6 +74,21 @@ function severed<T extends object>(target: T, dead: AbortSignal): T {
   });
 }
 
+/** Calls `onWrite` after each successful mutating call. */
+function counted<T extends object>(target: T, onWrite: () => void): T {
+  return new Proxy(target, {
+    get(t, p, r) {
+      const v = Reflect.get(t, p, r) as unknown;
+      if (typeof v !== "function" || !/^(create|replace|patch|delete|evict)/.test(String(p))) return v;
+      return async (...args: unknown[]) => {
+        const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+        onWrite();
+        return out;
+      };
+    },
+  });
+}
+
 function severedClock(clock: Clock, dead: AbortSignal): Clock {
   return {
     now: () => clock.now(),
@@ -99,8 +115,10 @@ export class SimHost implements Host {
   private running: Promise<void> | undefined;
   /** Persisted writes of state.json by all agents of this host. */
   saves = 0;
-  /** Kill the agent right after this many saves (crash injection); undefined: never. */
-  crashAfterSave: number | undefined;
+  /** Kube writes (create, replace, patch, delete, evict) by all agents of this host. */
+  writes = 0;
+  /** Crash injection: kill the agent right after the n-th save of state.json or the n-th Kube write; systemd restarts it 5 s later. */
+  crashAfter: { kind: "save" | "write"; n: number } | undefined;
   crashes = 0;
   starts = 0;
   readonly settings: Settings;
@@ -137,21 +155,28 @@ export class SimHost implements Host {
 
   /** Starts an agent process on this host. */
   start(): void {
+    // One agent process per host: a start while one runs replaces it.
+    this.dead.abort();
+    this.down = false;
     this.dead = new AbortController();
     this.term = new AbortController();
     this.starts += 1;
     const dead = this.dead.signal;
     const clock = severedClock(this.fleet.clock, dead);
-    const kube = severed(this.fleet.kubeFor(this.name), dead);
+    const kube = severed(counted(this.fleet.kubeFor(this.name), () => {
+      if (dead.aborted) return;
+      this.writes += 1;
+      if (this.crashAfter?.kind === "write" && this.writes === this.crashAfter.n) this.injectCrash();
+    }), dead);
     const log = new Logger({ sink: this.logs, level: "debug", now: () => this.fleet.clock.now() }).child({ node: this.name });
     const fs: Fs = severed(
       {
         ...nodeFs,
         writeFileAtomic: async (path: string, data: string, mode?: number) => {
           await nodeFs.writeFileAtomic(path, data, mode);
-          if (path.endsWith("state.json")) {
+          if (path.endsWith("state.json") && !dead.aborted) {
             this.saves += 1;
-            if (this.crashAfterSave !== undefined && this.saves === this.crashAfterSave) this.crash();
+            if (this.crashAfter?.kind === "save" && this.saves === this.crashAfter.n) this.injectCrash();
           }
         },
       },
@@ -174,6 +199,16 @@ export class SimHost implements Host {
     this.dead.abort();
   }
 
+  private injectCrash(): void {
+    // A write that completes as the host goes down is no crash of a running agent.
+    if (this.down || this.dead.signal.aborted) return;
+    this.crash();
+    this.fleet.clock.sleep(5_000).then(() => this.down || this.start());
+  }
+
+  /** The host is rebooting: no agent runs, and systemd will not restart one before the boot. */
+  private down = false;
+
   /** SIGTERM: the agent stops cleanly; resolves when it has. */
   async terminate(): Promise<void> {
     this.term.abort();
@@ -188,6 +223,7 @@ export class SimHost implements Host {
 
   private goDown(): void {
     this.crash();
+    this.down = true;
     this.fleet.rebooting(this.name);
     // /run is a tmpfs: the sentinel is gone after the boot; update_engine is idle again.
     this.fleet.cluster.setNodeReady(this.name, false);
@@ -199,8 +235,18 @@ export class SimHost implements Host {
     });
   }
 
+  /** The phase in state.json right now (what a new process would resume from). */
+  storedPhase(): string | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.stateDir, "state.json"), "utf8")).state?.phase;
+    } catch {
+      return undefined;
+    }
+  }
+
   cleanup(): void {
-    rmSync(this.stateDir, { recursive: true, force: true });
+    // A write of the killed agent may still be landing in the directory: try again briefly.
+    rmSync(this.stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }
 
@@ -284,7 +330,12 @@ export class Fleet {
   /** Sees every committed write (not a watch: nothing is dropped) and checks the invariants. */
   private observe(): void {
     const concurrency = this.o.settings?.concurrency ?? 1;
-    this.server.store.subscribe("coordination.k8s.io/leases", () => {
+    this.server.store.subscribe("coordination.k8s.io/leases", (ev) => {
+      const before = ev.prev?.spec?.holderIdentity as string | undefined;
+      if (ev.obj.metadata.labels?.["sluice.dev/role"] === "slot" && before && before !== ev.obj.spec?.holderIdentity && this.hosts.has(before)) {
+        const phase = this.host(before).storedPhase();
+        if (phase === "draining" || phase === "rebooting") this.violations.push(`${before}: slot released while ${phase}`);
+      }
       const holders = this.slotHolders();
       this.maxHolders = Math.max(this.maxHolders, holders.length);
       if (holders.length > concurrency) this.violations.push(`${holders.length} holders for ${concurrency} slots: ${holders.join(",")}`);
@@ -338,8 +389,29 @@ export class Fleet {
     if (this.failures.length) throw new Error(this.failures.join("\n"));
   }
 
-  node(name: string) {
-    return this.server.store.get("/nodes", name);
+  node(name: string): KObj {
+    const n = this.server.store.get("/nodes", name);
+    if (!n) throw new Error(`no Node ${name}`);
+    return n;
+  }
+
+  lease(name: string): KObj {
+    const l = this.server.store.get("coordination.k8s.io/leases", `sluice/${name}`);
+    if (!l) throw new Error(`no Lease ${name}`);
+    return l;
+  }
+
+  /** Writes a Node as someone else would (an admin, the kubelet). */
+  editNode(name: string, edit: (n: KObj) => KObj): void {
+    this.server.registry.writeInternal("/nodes", edit(structuredClone(this.node(name))));
+  }
+
+  /** Nodes with a waiting Lease in the queue. */
+  waiters(): string[] {
+    return this.server.store
+      .list("coordination.k8s.io/leases", "sluice")
+      .filter((l) => l.metadata.labels?.["sluice.dev/role"] === "waiter")
+      .map((l) => l.spec?.holderIdentity as string);
   }
 
   slotHolders(): string[] {

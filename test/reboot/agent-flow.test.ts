@@ -31,9 +31,88 @@ describe("the agent", () => {
     expect(fleet!.node("node-a").spec?.unschedulable).toBeUndefined();
     expect(fleet.slotHolders()).toEqual([]);
     expect(fleet!.node("node-a").metadata.labels?.["sluice.dev/reboot-needed"]).toBeUndefined();
-    const reasons = fleet.events.filter((e) => e.node === "node-a").map((e) => e.reason);
+    const reasons = fleet!.events.filter((e) => e.node === "node-a").map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(["RebootRequired", "RebootSlotTaken", "Cordoned", "Drained", "Rebooting", "NodeRebooted", "RebootCompleted", "RebootSlotReleased"]));
     expect(reasons.indexOf("RebootSlotTaken")).toBeLessThan(reasons.indexOf("Rebooting"));
     expect(fleet.violations).toEqual([]);
+  });
+});
+
+describe("the agents of a group", () => {
+  it("reboot three nodes on one slot one after another, in order of need", async () => {
+    const nodes = ["node-a", "node-b", "node-c"];
+    fleet = await new Fleet({ nodes }).start();
+    for (const n of nodes) fleet.host(n).start();
+    await fleet.until(() => nodes.every((n) => fleet!.host(n).agent?.started), "agents started");
+    // c takes the slot; then b queues, then a, whose need is older than b's (update_engine staged
+    // it earlier): a must go before b, whatever order they arrived in.
+    const t0 = fleet.clock.now();
+    fleet.host("node-c").signals.set(true);
+    await fleet.until(() => fleet!.slotHolders().includes("node-c"), "node-c holds the slot");
+    fleet.host("node-b").signals.set(true, undefined, t0 + 10_000);
+    await fleet.until(() => fleet!.waiters().includes("node-b"), "node-b queued");
+    fleet.host("node-a").signals.set(true, undefined, t0 + 5_000);
+    await fleet.until(() => fleet!.waiters().includes("node-a"), "node-a queued");
+    await fleet.until(() => nodes.every((n) => fleet!.host(n).starts === 2 && fleet!.host(n).agent?.current().phase === "idle" && fleet!.host(n).agent?.started), "all three rebooted");
+    expect(fleet.reboots.map((r) => r.node)).toEqual(["node-c", "node-a", "node-b"]);
+    expect(fleet.maxHolders).toBe(1);
+    expect(fleet.violations).toEqual([]);
+    expect(fleet.slotHolders()).toEqual([]);
+    for (const n of nodes) expect(fleet.node(n).spec?.unschedulable).toBeUndefined();
+  });
+
+  it("a node outside its window waits for the opening computed on the fake clock, then goes", async () => {
+    // The clock starts Monday 2026-01-05 09:00 UTC; the window is Monday 22:00-23:00 Europe/Berlin (21:00 UTC).
+    fleet = await new Fleet({ nodes: ["node-a"], windows: [{ days: [1], startSec: 22 * 3600, endSec: 23 * 3600, timeZone: "Europe/Berlin" }], settings: { windowMargin: 15 * 60_000 } }).start();
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true);
+    await fleet.until(() => a.agent?.current().phase === "pending", "pending");
+    await fleet.until(() => fleet!.reboots.length === 1, "the reboot", { stepMs: 60_000, maxMs: 24 * 3600_000 });
+    const at = fleet.reboots[0].at;
+    expect(at).toBeGreaterThanOrEqual(Date.UTC(2026, 0, 5, 21, 0, 0));
+    expect(at).toBeLessThan(Date.UTC(2026, 0, 5, 21, 45, 0));
+    const told = a.logs.lines.filter((l) => l.includes("waiting for the maintenance window"));
+    expect(told.length).toBe(1);
+    expect(told[0]).toContain("2026-01-05T21:00:00Z");
+  });
+
+  it("an inhibitor holds a node back until it is removed, told once", async () => {
+    fleet = await new Fleet({ nodes: ["node-a"] }).start();
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    fleet.editNode("node-a", (n) => ((n.metadata.annotations = { ...n.metadata.annotations, "sluice.dev/inhibit": "database migration" }), n));
+    a.signals.set(true);
+    await fleet.until(() => a.agent?.current().phase === "pending", "pending");
+    await fleet.clock.advance(30 * 60_000);
+    for (let i = 0; i < 20; i++) await fleet.clock.advance(60_000);
+    expect(fleet.reboots).toEqual([]);
+    expect(fleet.slotHolders()).toEqual([]);
+    expect(fleet.events.filter((e) => e.reason === "RebootInhibited").map((e) => e.message)).toEqual(["Reboot inhibited: Node annotation sluice.dev/inhibit: database migration"]);
+    fleet.editNode("node-a", (n) => (delete n.metadata.annotations["sluice.dev/inhibit"], n));
+    await fleet.until(() => fleet!.reboots.length === 1, "the reboot");
+    expect(fleet.events.some((e) => e.reason === "RebootNoLongerInhibited")).toBe(true);
+  });
+
+  it("a holder whose Lease an admin clears mid-drain stops draining, uncordons what it cordoned, and queues again", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], settings: { drainTimeout: 0 } }).start();
+    // A PDB that allows nothing: the drain cannot finish by itself.
+    fleet.server.apply({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "apps" }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: "web" } } } });
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true);
+    await fleet.until(() => a.agent?.current().phase === "draining" && fleet!.node("node-a").spec?.unschedulable === true, "draining");
+    await fleet.clock.advance(10_000);
+    const lease = fleet.lease("sluice-default-0");
+    fleet.server.registry.writeInternal("coordination.k8s.io/leases", { ...lease, spec: { ...lease.spec, holderIdentity: undefined } });
+    await fleet.until(() => a.agent?.current().phase === "pending", "queued again");
+    expect(fleet!.node("node-a").spec?.unschedulable).toBeUndefined();
+    expect(fleet.reboots).toEqual([]);
+    const reasons = fleet!.events.map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(["RebootAborted", "Uncordoned", "RebootRequeued"]));
+    expect(a.logs.text).toMatch(/lost reboot slot sluice-default-0/);
   });
 });

@@ -9,6 +9,8 @@ import type { SignalsStatus } from "../../signals";
 import { errorMessage } from "../../ports";
 import { nullLogger } from "../../log";
 import { StateStore, type PersistedState } from "../../reboot/store";
+import { describeState } from "../../reboot/state";
+import { readStatusFile, type AgentStatusFile } from "../../reboot/status-file";
 import { describeWindow, nextWindowOpening, windowContains } from "../../window";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
@@ -21,6 +23,8 @@ export interface StatusReport {
   /** From state.json; undefined when the agent has written none yet. */
   agent: PersistedState | undefined;
   agentError?: string;
+  /** What the running agent last said it waits for (status.json), when it is about the stored state. */
+  waiting?: AgentStatusFile;
   /** What the reboot-need sources say right now (each looked once). */
   signals?: SignalsStatus;
   signalsError?: string;
@@ -43,6 +47,8 @@ export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Re
   };
   try {
     report.agent = await new StateStore(nodeFs, s.stateDir).load();
+    const w = await readStatusFile(nodeFs, s.stateDir);
+    if (w && report.agent && w.phase === report.agent.state.phase && w.since === report.agent.state.since) report.waiting = w;
   } catch (err) {
     report.agentError = errorMessage(err);
   }
@@ -88,7 +94,11 @@ export function formatStatus(r: StatusReport, nowMs: number): string {
   const a = r.agent;
   if (r.agentError) out.push(`node ${r.node}: state unknown (${r.agentError})`);
   else if (!a) out.push(`node ${r.node}: idle (the agent has recorded no state yet)`);
-  else out.push(`node ${r.node}: ${a.state} for ${formatAge(nowMs - a.since)}: ${a.reason}${a.slot ? ` (slot ${a.slot})` : ""}`);
+  else {
+    const why = r.waiting?.waiting || describeState(a.state);
+    out.push(`node ${r.node}: ${a.state.phase} for ${formatAge(nowMs - a.state.since)}: ${why}`);
+    if (a.node !== r.node) out.push(`  (state.json belongs to node ${a.node})`);
+  }
   if (r.signals) out.push(formatNeed(r.signals.need));
   else out.push(`reboot need: unknown (${r.signalsError})`);
   const when = r.window.open ? "open now" : r.window.nextOpening ? `closed; opens ${r.window.nextOpening}` : "closed; never opens";
