@@ -13,6 +13,10 @@ import { ExitError, SluiceError } from "../ports";
 export * as sim from "../sim";
 export { serveSim } from "../sim/serve";
 export * as kube from "../kube";
+// The agent runs from this chunk too, so that the lock and the drain use the same KubeError class
+// as the client that throws it.
+export * as reboot from "../reboot";
+export * as events from "../events";
 export { KubeConfig } from "@kubernetes/client-node";
 /** The lock's operator functions, with this chunk's copies of the error classes they throw. */
 export const lockAdmin = { readLockState, pauseGroup, resumeGroup, releaseSlotByOperator, SluiceError, ExitError };

@@ -64,18 +64,6 @@ describe("sluice CLI", () => {
     expect(stderr.lines).toEqual([`<3>${dir}/c.yaml:1: concurrency: "none" is not valid: expected a whole number from 1 to 10000 code=config-invalid`]);
   });
 
-  it("run loads the configuration, says it is ready, and stops cleanly with 0 on SIGTERM", async () => {
-    const dir = tempDir();
-    writeFileSync(join(dir, "c.yaml"), `kubeconfig: ${dir}/kubeconfig\n`);
-    const { ctx, stdout, controller } = context({ JOURNAL_STREAM: "1:2" });
-    const done = main(["run", "-c", join(dir, "c.yaml"), "--node-name", "node-a"], ctx);
-    await expect.poll(() => stdout.text, { timeout: 5000 }).toContain("sluice ready");
-    controller.abort("SIGTERM");
-    expect(await done).toBe(0);
-    expect(stdout.lines[0]).toMatch(/^<5>sluice ready node=node-a group=default bootId=[0-9a-f-]{36} /);
-    expect(stdout.lines.at(-1)).toBe("<5>sluice stopping reason=SIGTERM");
-  });
-
   it("run refuses a world-readable kubeconfig with 78", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "kubeconfig"), "apiVersion: v1\n");

@@ -3,21 +3,16 @@ import { hostname } from "node:os";
 import type { LoadedConfig } from "../../config";
 import { LinuxHost, nodeFs } from "../../host";
 import { createLogger } from "../../log";
-import { ExitCode, ExitError, systemClock } from "../../ports";
-import { checkCredentialFile } from "../clients";
+import { ExitCode, ExitError, errorMessage, silentNotifier, systemClock } from "../../ports";
+import { checkCredentialFile, kubeClient, rebootSignals } from "../clients";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 
-/** Resolves when `signal` aborts, keeping the process alive until then. */
-function untilAborted(signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    // A pending promise alone does not keep Node running: hold a timer until the stop.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    signal.addEventListener("abort", () => (clearInterval(keepAlive), resolve()), { once: true });
-  });
-}
-
+/**
+ * `sluice run`: the agent. Builds the real ports from the settings, starts the reboot-need
+ * sources, then runs the state machine (agent/reboot) until SIGTERM, which persists, stops, and
+ * keeps a slot held mid-drain or mid-reboot (exit 0).
+ */
 export function runCommand(ctx: CliContext): Command {
   const cmd = new Command("run").description("run the agent (the systemd unit's ExecStart)");
   withConfigOptions(cmd);
@@ -26,21 +21,36 @@ export function runCommand(ctx: CliContext): Command {
     const s = loaded.settings;
     // The agent's log is its stdout (journald under systemd); ctx.log served the loading.
     const log = createLogger(ctx.env, { sink: ctx.stdout, format: s.logFormat, level: s.logLevel });
-    await checkCredentialFile(nodeFs, s.kubeconfig, "kubeconfig");
+    for (const w of loaded.warnings) log.warning(w);
     await checkCredentialFile(nodeFs, s.nodeKubeconfig, "nodeKubeconfig");
+    if (!(await nodeFs.exists(s.kubeconfig))) throw new ExitError(ExitCode.config, "kubeconfig-missing", `kubeconfig: ${s.kubeconfig} does not exist`);
     const host = new LinuxHost({ rebootCommand: s.rebootCommand, env: ctx.env });
     const nodeName = s.nodeName || hostname();
-    let bootId = "unknown";
     try {
-      bootId = await host.bootId();
+      await host.bootId();
     } catch (e) {
-      throw new ExitError(ExitCode.unavailable, "boot-id-unavailable", `cannot read the boot id: ${(e as Error).message}`);
+      throw new ExitError(ExitCode.unavailable, "boot-id-unavailable", `cannot read the boot id: ${errorMessage(e)}`);
     }
-    const started = systemClock.monotonic();
-    log.notice("sluice ready", { node: nodeName, group: s.group, bootId, startupMs: Math.round(started) });
-    await host.notifyReady();
-    await untilAborted(ctx.signal);
-    log.notice("sluice stopping", { reason: String(ctx.signal.reason ?? "signal") });
+    const { kube, heavy } = await kubeClient(s);
+    const signals = await rebootSignals(s, ctx.env, log.child({ component: "signals" }));
+    const stop = new AbortController();
+    const onStop = () => stop.abort(ctx.signal.reason);
+    ctx.signal.addEventListener("abort", onStop, { once: true });
+    try {
+      await signals.start(stop.signal);
+      const events = new heavy.events.KubeEventRecorder({ kube, clock: systemClock, log }, { host: nodeName });
+      const agent = new heavy.reboot.Agent(
+        { clock: systemClock, host, fs: nodeFs, log, kube, events, notifier: silentNotifier, signals, fetch: globalThis.fetch },
+        { settings: s, windows: loaded.windows, node: nodeName },
+      );
+      log.notice("sluice ready", { node: nodeName, group: s.group, startupMs: Math.round(systemClock.monotonic()) });
+      await host.notifyReady();
+      await agent.run(stop.signal);
+    } finally {
+      ctx.signal.removeEventListener("abort", onStop);
+      stop.abort();
+      await signals.stopped();
+    }
   });
   return cmd;
 }
