@@ -105,6 +105,7 @@ export const SCHEMA = {
   // --- observability
   metricsHost: key(v.str("a host name or address"), "127.0.0.1", "Address of the metrics listener (loopback by default; kured: all interfaces)."),
   metricsPort: key(v.int(0, 65_535), 9747, "Port of the metrics listener; 0 disables it."),
+  kuredMetrics: key(v.bool, false, "Also export kured's kured_reboot_required{node}, so a migrating operator's dashboards and alerts keep working."),
   logFormat: key(v.oneOf(["text", "json"] as const), "text", "text or json (one object a line)."),
   logLevel: key(v.oneOf(["error", "warning", "notice", "info", "debug"] as const), "info", "Least important level logged."),
 } as const;

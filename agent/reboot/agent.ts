@@ -21,6 +21,8 @@ import { tickAborting, tickRebooting, tickRecovering, tickReleasing } from "./ti
 import { tickDraining } from "./tick-draining";
 import { leaveQueue, tickIdle, tickPending } from "./tick-pending";
 import { StatusWriter } from "./status-file";
+import { renderMessage } from "../notify/template";
+import { windowFit } from "../window";
 
 export interface AgentOptions {
   settings: Settings;
@@ -164,6 +166,7 @@ export class Agent {
         continue;
       }
       if (stop.aborted) break;
+      this.gauges();
       await this.status.write(this.state, tick.waiting ?? "", deps.clock.now());
       const now = deps.clock.now();
       const until = Math.min(tick.wakeAt ?? Infinity, now + this.o.settings.period);
@@ -189,9 +192,25 @@ export class Agent {
     if (to.phase === "pending" || to.phase === "idle") deps.metrics?.rebootRequired?.(to.phase === "pending", to.phase === "pending" ? to.needSince : undefined);
     void deps.events.record({ node: o.node, type: edge.event.type, reason: edge.event.reason, message: capital(message) }).catch(() => {});
     const template = edge.notify && templateFor(o.settings, edge.notify);
-    if (template) this.notify(template.replaceAll("%s", o.node));
+    if (template) this.notify(renderMessage(template, o.node));
     else if (edge.notify === "abort" || edge.notify === "retry") this.notify(`Node ${o.node}: ${message}`);
     void deps.host.notifyStatus(`${to.phase}: ${message}`).catch(() => {});
+  }
+
+  /** Gauges that follow the world rather than a transition: cheap, in memory, set once a tick. */
+  private gauges(): void {
+    const m = this.deps.metrics;
+    if (!m) return;
+    const need = this.deps.signals.current();
+    const pending = this.state.phase !== "idle";
+    m.rebootRequired?.(need.needed || pending, this.state.phase === "pending" || holdsSlot(this.state) ? (this.state as { needSince: number }).needSince : need.since);
+    const now = this.deps.clock.now();
+    const fit = windowFit(this.o.windows, now, 0);
+    m.window?.(fit.fits, fit.fits ? null : fit.opensAt);
+    if (this.state.phase !== "pending") {
+      m.blocked?.({});
+      m.queuePosition?.(null);
+    }
   }
 
   private notify(message: string): void {

@@ -67,7 +67,7 @@ export interface AgentMemory {
   acquiring?: { abort: AbortController; result?: SlotRecord; error?: unknown };
   /** The reboot command given by this process: for which attempt, and whether it failed. */
   rebootIssued?: { attempt: number; failed: boolean };
-  blockers?: { at: number; blocked: boolean; reasons: string[] };
+  blockers?: { at: number; blocked: boolean; reasons: string[]; gates?: Record<string, boolean> };
   /** Keys of conditions already told (log + Event once per change, not every period). */
   told: Map<string, string>;
 }

@@ -5,6 +5,7 @@
  */
 import { afterRebootAnnotations, markAfterReboot, needMarkPatch, unholdMarkPatch } from "../drain";
 import { errorMessage } from "../ports";
+import { renderMessage, SLUICE_MESSAGES } from "../notify/template";
 import type { Tick, TickContext } from "./context";
 import { rebootOverdue } from "./decide";
 import type { AbortingState, RebootingState, RecoveringState, ReleasingState } from "./state";
@@ -65,6 +66,7 @@ export async function tickRecovering(s: RecoveringState, ctx: TickContext): Prom
   const bootId = await deps.host.bootId();
   if (!ready || (reported && reported !== bootId)) {
     if (now - s.since > NOT_READY_REPORT_MS) {
+      if (!ctx.mem.told.has("not-ready")) ctx.notify(renderMessage(SLUICE_MESSAGES.notBack, node));
       ctx.tell("not-ready", String(s.since), { level: "warning", message: `${node} has not become Ready since its reboot; keeping reboot slot ${s.slot}`, event: { reason: "NodeNotReadyAfterReboot", type: "Warning" } });
     }
     return { to: s, waiting: "waiting for the Node to be Ready after the boot", wakeAt: s.since + NOT_READY_REPORT_MS + 1 };
@@ -77,7 +79,7 @@ export async function tickRecovering(s: RecoveringState, ctx: TickContext): Prom
       const message = `update not applied: running ${version}, update_engine had staged ${s.newVersion} (rolled back?)`;
       deps.log.warning(message, { node });
       await deps.events.record({ node, type: "Warning", reason: "UpdateRolledBack", message });
-      ctx.notify(`Node ${node}: ${message}`);
+      ctx.notify(renderMessage(SLUICE_MESSAGES.rollback, node));
     }
   }
   const nk = ctx.nodeKube;

@@ -6,6 +6,7 @@
 import { afterRebootAnnotations, drainNode, holdMarkPatch, markBeforeReboot } from "../drain";
 import { SluiceError, errorMessage } from "../ports";
 import { windowFit } from "../window";
+import { renderMessage, SLUICE_MESSAGES } from "../notify/template";
 import type { Tick, TickContext } from "./context";
 import { drainReport } from "./drain-report";
 import type { DrainingState } from "./state";
@@ -20,7 +21,10 @@ export async function tickDraining(s: DrainingState, ctx: TickContext): Promise<
   const { deps, lock, settings, node } = ctx;
   const abort = (why: string): Tick => ({ to: { phase: "aborting", since: deps.clock.now(), slot: s.slot, wasUnschedulable: s.wasUnschedulable, needSince: s.needSince, ...(s.newVersion ? { newVersion: s.newVersion } : {}), why }, why });
   const hold = lock.holdSignal();
-  if (hold.aborted) return abort(`lost reboot slot ${s.slot}: ${errorMessage(hold.reason)}`);
+  if (hold.aborted) {
+    deps.metrics?.lockLost?.();
+    return abort(`lost reboot slot ${s.slot}: ${errorMessage(hold.reason)}`);
+  }
   if (!ctx.need().needed) return abort("the reboot is no longer needed");
   const fit = windowFit(ctx.windows, deps.clock.now(), 0);
   if (!fit.fits) return abort("the maintenance window closed before the drain finished");
@@ -73,7 +77,11 @@ export async function tickDraining(s: DrainingState, ctx: TickContext): Promise<
     timer.abort();
   }
   if (ctx.stop.aborted) return { to: s };
-  if (hold.aborted) return abort(`lost reboot slot ${s.slot} while draining: ${errorMessage(hold.reason)}`);
+  if (hold.aborted) {
+    deps.metrics?.lockLost?.();
+    ctx.notify(renderMessage(SLUICE_MESSAGES.lockLost, node));
+    return abort(`lost reboot slot ${s.slot} while draining: ${errorMessage(hold.reason)}`);
+  }
   if (closing.signal.aborted) return abort("the maintenance window closed before the drain finished");
   if (!result) return { to: s };
 

@@ -59,8 +59,8 @@ export async function tickPending(s: PendingState, ctx: TickContext): Promise<Ti
   reportInhibitors(ctx, inhibitors);
 
   const fit = windowFit(ctx.windows, now, settings.windowMargin);
-  deps.metrics?.window?.(fit.fits || fit.why === "closing", fit.fits ? null : fit.opensAt);
   const gate = admission({ now, fit, cooldownMs: settings.rebootCooldown, lastRebootAt: s.lastRebootAt, inhibitors });
+  deps.metrics?.blocked?.({ inhibited: inhibitors.length > 0, window: !fit.fits, cooldown: !gate.go && gate.kind === "cooldown", paused: lock.view().paused !== undefined, ...(ctx.mem.blockers ? blockedGates(ctx.mem.blockers) : {}) });
   if (!gate.go) {
     await leaveQueue(ctx);
     const windows = ctx.windows.map(describeWindow).join("; ");
@@ -131,18 +131,17 @@ export async function leaveQueue(ctx: TickContext): Promise<void> {
 }
 
 /** The blockers, evaluated at most once a period (they cost API and Prometheus requests), or fresh. */
-async function blockersNow(ctx: TickContext, fresh: boolean): Promise<{ at: number; blocked: boolean; reasons: string[] }> {
+async function blockersNow(ctx: TickContext, fresh: boolean): Promise<NonNullable<TickContext["mem"]["blockers"]>> {
   const { settings, deps } = ctx;
   const now = deps.clock.now();
   const cached = ctx.mem.blockers;
   if (!fresh && cached && now - cached.at < settings.period) return cached;
-  if (!settings.blockingPodSelector.some((x) => x.trim()) && !settings.prometheusUrl) return (ctx.mem.blockers = { at: now, blocked: false, reasons: [] });
+  if (!settings.blockingPodSelector.some((x) => x.trim()) && !settings.prometheusUrl) return (ctx.mem.blockers = { at: now, blocked: false, reasons: [], gates: {} });
   const r = await checkBlockers(
     { node: ctx.node, podSelectors: settings.blockingPodSelector, prometheusUrl: settings.prometheusUrl, alerts: { regexp: settings.alertFilterRegexp, matchOnly: settings.alertFilterMatchOnly, firingOnly: settings.alertFiringOnly } },
     { kube: ctx.nodeKube, fetch: deps.fetch, log: deps.log },
     ctx.stop,
   );
-  deps.metrics?.blocked?.(Object.fromEntries(r.gates.map((g) => [g.gate, g.blocked])));
   const key = r.reasons.join("; ");
   if (r.blocked) ctx.tell("blockers", key, { level: "notice", message: `reboot blocked: ${key}`, event: { reason: "RebootBlocked", type: "Normal" } });
   else if (ctx.mem.told.has("blockers")) {
@@ -150,7 +149,11 @@ async function blockersNow(ctx: TickContext, fresh: boolean): Promise<{ at: numb
     ctx.tell("blockers-cleared", "", { level: "notice", message: "reboot no longer blocked", event: { reason: "RebootUnblocked", type: "Normal" } });
     ctx.untell("blockers-cleared");
   }
-  return (ctx.mem.blockers = { at: now, blocked: r.blocked, reasons: r.reasons });
+  return (ctx.mem.blockers = { at: now, blocked: r.blocked, reasons: r.reasons, gates: Object.fromEntries(r.gates.map((g) => [g.gate, g.blocked])) });
+}
+
+function blockedGates(b: NonNullable<TickContext["mem"]["blockers"]>): Record<string, boolean> {
+  return b.gates ?? {};
 }
 
 function reportInhibitors(ctx: TickContext, list: Inhibitor[]): void {

@@ -5,6 +5,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CliContext } from "../../agent/cli/context";
 import { main } from "../../agent/cli/main";
@@ -18,6 +20,14 @@ function context(env: Record<string, string> = {}) {
   const controller = new AbortController();
   const ctx: CliContext = { env, stdout, stderr, log: new Logger({ sink: stderr, journald: true }), signal: controller.signal };
   return { ctx, stdout, stderr, controller };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 let server: SimServer | undefined;
@@ -41,14 +51,30 @@ describe("sluice run", () => {
       join(dir, "c.yaml"),
       [`kubeconfig: ${dir}/kubeconfig`, `stateDir: ${dir}`, `rebootSentinel: ${sentinel}`, "updateEngine: off", "metricsPort: 0", `rebootCommand: ["sh", "-c", "echo called >> ${calls}"]`, `inhibitPaths: ["${dir}/inhibit"]`].join("\n"),
     );
+    const port = await freePort();
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => (received.push(body), res.end()));
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    const hook = `generic+http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const { ctx, stdout, controller } = context({ JOURNAL_STREAM: "1:2" });
-    const done = main(["run", "-c", join(dir, "c.yaml"), "--node-name", "node-a"], ctx);
+    const done = main(["run", "-c", join(dir, "c.yaml"), "--node-name", "node-a", "--metrics-port", String(port), "--notify-url", hook], ctx);
     await expect.poll(() => stdout.text, { timeout: 10_000 }).toContain("sluice ready");
     await expect.poll(() => stdout.text, { timeout: 10_000 }).toContain("sluice started");
     writeFileSync(sentinel, "");
     await expect.poll(() => existsSync(calls), { timeout: 15_000 }).toBe(true);
     expect(readFileSync(calls, "utf8")).toBe("called\n");
     expect(server.store.get("/nodes", "node-a")?.spec?.unschedulable).toBe(true);
+    const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(scrape).toMatch(/^sluice_state\{state="rebooting"\} 1$/m);
+    expect(scrape).toMatch(/^sluice_lock_held 1$/m);
+    expect(scrape).toMatch(/^sluice_info\{version="[^"]+",node="node-a",group="default"\} 1$/m);
+    await expect.poll(() => received.join("\n"), { timeout: 5000 }).toContain("Rebooting node node-a");
+    expect(received.join("\n")).toContain("Draining node node-a");
+    receiver.close();
     controller.abort("SIGTERM");
     expect(await done).toBe(0);
     expect(stdout.text).toMatch(/<5>idle → pending: reboot required/);
@@ -58,6 +84,22 @@ describe("sluice run", () => {
     const lease = server.store.get("coordination.k8s.io/leases", "sluice/sluice-default-0");
     expect(lease?.spec?.holderIdentity).toBe("node-a");
     expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).state.phase).toBe("rebooting");
+  });
+
+  it("exits 69 when the metrics port is taken", async () => {
+    server = await new SimServer({ namespaces: ["sluice"] }).start();
+    const dir = tempDir();
+    writeFileSync(join(dir, "kubeconfig"), server.kubeconfigYaml(), { mode: 0o600 });
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as AddressInfo).port;
+    const { ctx, stderr } = context();
+    try {
+      expect(await main(["run", "--config-dir", dir, "--kubeconfig", join(dir, "kubeconfig"), "--node-name", "n", "--state-dir", dir, "--update-engine", "off", "--metrics-port", String(port)], ctx)).toBe(69);
+      expect(stderr.text).toContain(`metrics: cannot listen on 127.0.0.1:${port}`);
+    } finally {
+      taken.close();
+    }
   });
 
   it("exits 78 when the kubeconfig does not exist", async () => {
