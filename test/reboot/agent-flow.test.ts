@@ -116,3 +116,109 @@ describe("the agents of a group", () => {
     expect(a.logs.text).toMatch(/lost reboot slot sluice-default-0/);
   });
 });
+
+describe("reboot and recovery", () => {
+  it("gives the reboot command once more after rebootTimeout, then reports and keeps the slot", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], podsPerNode: 0, settings: { rebootTimeout: 5 * 60_000 } }).start();
+    const a = fleet.host("node-a");
+    a.behaviour = "stays-up";
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true);
+    await fleet.until(() => a.rebootCalls === 1, "the first reboot command");
+    await fleet.clock.advance(4 * 60_000);
+    expect(a.rebootCalls).toBe(1);
+    await fleet.until(() => a.rebootCalls === 2, "the retry");
+    await fleet.until(() => fleet!.events.some((e) => e.reason === "RebootNotHappening"), "the report", { stepMs: 10_000 });
+    for (let i = 0; i < 30; i++) await fleet.clock.advance(60_000);
+    expect(a.rebootCalls).toBe(2);
+    expect(fleet.events.filter((e) => e.reason === "RebootNotHappening")).toHaveLength(1);
+    expect(fleet.events.filter((e) => e.reason === "RebootRetried")).toHaveLength(1);
+    expect(fleet.slotHolders()).toEqual(["node-a"]);
+    expect(a.agent?.current()).toMatchObject({ phase: "rebooting", attempts: 2 });
+  });
+
+  it("reports a rollback when the host boots the old version, and still finishes the cycle", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], podsPerNode: 0 }).start();
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true, "4459.2.1");
+    // a.version stays 4459.2.0: the new version did not boot.
+    await fleet.until(() => a.starts === 2 && a.agent?.started === true && a.agent.current().phase === "idle", "back");
+    const ev = fleet.events.filter((e) => e.reason === "UpdateRolledBack");
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ type: "Warning", message: expect.stringContaining("running 4459.2.0, update_engine had staged 4459.2.1") });
+  });
+
+  it("sets the autoscaler and load-balancer marks while held, and removes only what it set", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], podsPerNode: 0, settings: { excludeFromLoadBalancers: true, lockReleaseDelay: 60_000 } }).start();
+    // An operator excluded node-a from load balancers already: that label is theirs.
+    fleet.editNode("node-a", (n) => ((n.metadata.labels = { ...n.metadata.labels, "node.kubernetes.io/exclude-from-external-load-balancers": "ops" }), n));
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true);
+    await fleet.until(() => fleet!.node("node-a").metadata.labels?.["sluice.dev/reboot-needed"] === "true", "the backlog label");
+    expect(fleet.node("node-a").metadata.annotations?.["sluice.dev/reboot-needed-since"]).toMatch(/^2026-01-05T09:\d\d:\d\dZ$/);
+    await fleet.until(() => fleet!.reboots.length === 1, "the reboot");
+    expect(fleet.node("node-a").metadata.annotations?.["cluster-autoscaler.kubernetes.io/scale-down-disabled"]).toBe("true");
+    await fleet.until(() => a.agent?.started === true && a.agent.current().phase === "idle" && a.starts === 2, "back");
+    const n = fleet.node("node-a");
+    expect(n.metadata.annotations?.["cluster-autoscaler.kubernetes.io/scale-down-disabled"]).toBeUndefined();
+    expect(n.metadata.annotations?.["sluice.dev/added-marks"]).toBeUndefined();
+    expect(n.metadata.labels?.["node.kubernetes.io/exclude-from-external-load-balancers"]).toBe("ops");
+    expect(n.metadata.labels?.["sluice.dev/reboot-needed"]).toBeUndefined();
+    expect(n.metadata.annotations?.["sluice.dev/reboot-needed-since"]).toBeUndefined();
+  });
+
+  it("leaves an administrator's cordon in place after the reboot", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], podsPerNode: 0 }).start();
+    fleet.editNode("node-a", (n) => ((n.spec = { ...n.spec, unschedulable: true }), n));
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true);
+    await fleet.until(() => a.starts === 2 && a.agent?.started === true && a.agent.current().phase === "idle", "back");
+    expect(fleet.node("node-a").spec?.unschedulable).toBe(true);
+  });
+
+  it("stops a drain when the window closes, uncordons, and finishes at the next opening", async () => {
+    // A window 09:00-10:00 UTC every day; a PDB that allows nothing holds the drain until the
+    // window closes at 10:00: the node gives way, and goes the next morning.
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], windows: [{ days: [0, 1, 2, 3, 4, 5, 6], startSec: 9 * 3600, endSec: 10 * 3600, timeZone: "UTC" }], settings: { windowMargin: 15 * 60_000 } }).start();
+    fleet.server.apply({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "apps" }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: "web" } } } });
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true);
+    await fleet.until(() => a.agent?.current().phase === "draining", "draining");
+    await fleet.until(() => a.agent?.current().phase === "pending", "given up at the window's end", { stepMs: 60_000 });
+    expect(fleet.clock.now()).toBeGreaterThanOrEqual(Date.UTC(2026, 0, 5, 10, 0, 0));
+    expect(fleet.node("node-a").spec?.unschedulable).toBeUndefined();
+    expect(fleet.slotHolders()).toEqual([]);
+    expect(fleet.events.some((e) => e.reason === "RebootAborted" && /window closed/.test(e.message))).toBe(true);
+    // The next day the PDB is gone: the node goes.
+    fleet.server.store.write("policy/poddisruptionbudgets", "DELETED", fleet.server.store.get("policy/poddisruptionbudgets", "apps/web")!);
+    await fleet.until(() => fleet!.reboots.length === 1, "the reboot the next morning", { stepMs: 60_000, maxMs: 30 * 3600_000 });
+    expect(fleet.reboots[0].at).toBeGreaterThanOrEqual(Date.UTC(2026, 0, 6, 9, 0, 0));
+  });
+
+  it("keeps its slot through SIGTERM mid-drain and resumes the drain when started again", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"] }).start();
+    fleet.server.apply({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "apps" }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: "web" } } } });
+    const a = fleet.host("node-a");
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    a.signals.set(true);
+    await fleet.until(() => a.agent?.current().phase === "draining" && fleet!.node("node-a").spec?.unschedulable === true, "draining");
+    await a.terminate();
+    expect(fleet.slotHolders()).toEqual(["node-a"]);
+    expect(a.storedPhase()).toBe("draining");
+    expect(fleet.node("node-a").spec?.unschedulable).toBe(true);
+    fleet.server.store.write("policy/poddisruptionbudgets", "DELETED", fleet.server.store.get("policy/poddisruptionbudgets", "apps/web")!);
+    a.start();
+    await fleet.until(() => fleet!.reboots.length === 1, "the reboot");
+    expect(fleet.violations).toEqual([]);
+  });
+});
