@@ -220,6 +220,9 @@ class Waiter {
 
   wait(t: Tracked): Promise<"gone" | "skip-wait"> {
     return new Promise((resolve, reject) => {
+      // An abort that came while the eviction was on its way has already fired: a listener added
+      // now would never run, and the drain would never end.
+      if (this.stop.aborted) return reject(this.stop.reason);
       this.waiting.set(key(t.namespace, t.name), { t, resolve });
       this.stop.addEventListener("abort", () => reject(this.stop.reason), { once: true });
     });

@@ -193,6 +193,19 @@ describe("drainNode", () => {
     await expect(drain).rejects.toThrow("stopping");
   });
 
+  it("an abort that comes while an eviction is on its way ends the drain (SIGTERM must not hang)", async () => {
+    h = await startSim();
+    addPod(h.server, { name: "p", grace: 1 });
+    const ac = new AbortController();
+    const kube = h.deps.kube;
+    // The abort lands between the request and its answer: the pod is then "terminating".
+    const racing = new Proxy(kube, {
+      get: (t, k, r) => (k === "evictPod" ? async (...a: Parameters<typeof kube.evictPod>) => { const out = await kube.evictPod(...a); ac.abort(new Error("SIGTERM")); return out; } : Reflect.get(t, k, r)),
+    });
+    const drain = drainNode(opts(), { ...h.deps, kube: racing }, ac.signal);
+    await expect(drive(h.clock, drain, { maxMs: 600_000 })).rejects.toThrow("SIGTERM");
+  });
+
   it("a drain that cannot list pods for lack of rights fails at once with the reason", async () => {
     h = await startSim();
     const dev = h.server.addUser({ token: "dev", name: "dev", groups: ["devs"] });
