@@ -6,3 +6,4 @@ export * from "./logind";
 export * from "./model";
 export * from "./sysext";
 export * from "./unit";
+export * from "./errors";

@@ -6,7 +6,8 @@
  * something changed.
  */
 import { stringify } from "yaml";
-import { RenderError, type HostEntry, type RemoteSource } from "./model";
+import { RenderError } from "./errors";
+import type { HostEntry, RemoteSource } from "./model";
 
 /** Single-quoted for bash: exact for any text, including newlines and quotes. */
 export function shellQuote(text: string): string {

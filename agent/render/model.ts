@@ -3,7 +3,7 @@
  * entries (files, links, units). Ignition, Butane and the kOps script are three spellings of the
  * same list, so they cannot drift apart.
  */
-import { ExitCode, ExitError } from "../ports";
+import { RenderError } from "./errors";
 import { LOGIND_DROPIN_PATH, renderLogindDropin } from "./logind";
 import { SYSEXT_DIR, SYSEXT_LINK, SYSUPDATE_DROPIN, SYSUPDATE_NOOP_PATH, noopTransfer, sysextImageName, sysupdateTransfer, sysupdateTransferPath, type SysextArch } from "./sysext";
 import { UNIT_NAME, renderUnit } from "./unit";
@@ -46,12 +46,7 @@ export interface InstallSpec {
 
 const HEX512 = /^[0-9a-f]{128}$/;
 
-/** A render input that cannot make a working host: a usage error (exit 64). */
-export class RenderError extends ExitError {
-  constructor(message: string) {
-    super(ExitCode.usage, "render-invalid", message);
-  }
-}
+
 
 function checkRemote(what: string, r: RemoteSource, needHash: boolean): void {
   let url: URL;

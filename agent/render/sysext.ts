@@ -4,6 +4,7 @@
  * in /opt/extensions/sluice; /etc/extensions/sluice.raw links the active one, which
  * systemd-sysupdate moves on when a newer image is published.
  */
+import { RenderError } from "./errors";
 import { UNIT_NAME } from "./unit";
 
 export type SysextArch = "x86-64" | "arm64";
@@ -14,7 +15,7 @@ export const SYSEXT_EXEC_PATH = "/usr/bin/sluice";
 export const SYSUPDATE_NOOP_PATH = "/etc/sysupdate.d/noop.conf";
 
 export function sysextImageName(version: string, arch: SysextArch): string {
-  if (!/^[0-9A-Za-z][0-9A-Za-z.+~_]*$/.test(version)) throw new Error(`version ${JSON.stringify(version)} must be letters, digits and . + ~ _ (no - : it separates the name's parts)`);
+  if (!/^[0-9A-Za-z][0-9A-Za-z.+~_]*$/.test(version)) throw new RenderError(`version ${JSON.stringify(version)} must be letters, digits and . + ~ _ (no - : it separates the name's parts)`);
   return `${SYSEXT_NAME}-${version}-${arch}.raw`;
 }
 

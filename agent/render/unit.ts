@@ -9,6 +9,8 @@
  * CAP_SYS_BOOT: logind authorises `systemctl reboot` by that capability of the caller before it
  * falls back to polkit, which Flatcar does not run.
  */
+import { RenderError } from "./errors";
+
 export const UNIT_NAME = "sluice.service";
 export const DEFAULT_STATE_DIR = "/var/lib/sluice";
 
@@ -18,7 +20,7 @@ export interface UnitOptions {
 }
 
 export function renderUnit(opts: UnitOptions): string {
-  if (!opts.execPath.startsWith("/") || /\s/.test(opts.execPath)) throw new Error(`execPath must be an absolute path without spaces, not ${JSON.stringify(opts.execPath)}`);
+  if (!opts.execPath.startsWith("/") || /\s/.test(opts.execPath)) throw new RenderError(`execPath must be an absolute path without spaces, not ${JSON.stringify(opts.execPath)}`);
   return `[Unit]
 Description=sluice: coordinated, drained reboots for OS updates
 # The node must be reachable and registered before sluice can reconcile; ordering after the

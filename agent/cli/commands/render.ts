@@ -12,7 +12,6 @@ import { nodeFs } from "../../host";
 import { ExitCode, ExitError } from "../../ports";
 import {
   DEFAULT_STATE_DIR,
-  RenderError,
   SYSEXT_EXEC_PATH,
   extensionRelease,
   hostEntries,
@@ -100,6 +99,7 @@ export async function installSpec(o: InstallOpts, ctx: CliContext): Promise<Inst
   const shutdownGracePeriodSec = graceSeconds(o.shutdownGracePeriod);
   let payload: InstallSpec["payload"];
   if (o.sysext) {
+    if (o.binaryGzip) usage("--binary-gzip: a sysext image is a squashfs, already compressed; gzip is not supported");
     if (o.binaryUrl !== undefined) usage("--sysext installs the image from --sysext-url; --binary-url does not apply");
     if (o.sysextUrl === undefined) usage("--sysext needs --sysext-url (the .raw image) and --sysext-sha512");
     payload = { kind: "sysext", source: { url: o.sysextUrl, sha512: hash(o.sysextSha512, "--sysext-sha512") ?? usage("--sysext-sha512 is required") }, version: o.sysextVersion, arch: o.arch, updateUrl: o.sysextUpdateUrl };
@@ -159,7 +159,7 @@ export function renderCommand(ctx: CliContext): Command {
     new Command("unit")
       .description("the systemd unit")
       .option("--exec-path <path>", "the executable", "/opt/bin/sluice")
-      .action((opts: { execPath: string }) => out(guard(() => renderUnit({ execPath: opts.execPath })))),
+      .action((opts: { execPath: string }) => out(renderUnit({ execPath: opts.execPath }))),
   );
   render.addCommand(
     new Command("logind")
@@ -185,13 +185,4 @@ export function renderCommand(ctx: CliContext): Command {
       }),
   );
   return render;
-}
-
-function guard<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof RenderError) throw e;
-    return usage((e as Error).message);
-  }
 }
