@@ -106,7 +106,8 @@ export function renderKopsScript(entries: readonly HostEntry[]): string {
       case "file":
         if ("inline" in e.contents) {
           const logind = e.path.startsWith("/etc/systemd/logind.conf.d/");
-          lines.push(`put_text ${e.path} ${e.mode.toString(8)} ${shellQuote(e.contents.inline)}${logind ? " && logind_changed=1" : ""} || true`);
+          const put = `put_text ${e.path} ${e.mode.toString(8)} ${shellQuote(e.contents.inline)}`;
+          lines.push(logind ? `if ${put}; then logind_changed=1; fi` : `${put} || true`);
         } else lines.push(remote(e.path, e.mode, e.contents.remote));
         break;
       case "append":
