@@ -15,6 +15,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { sbom } from "./sbom.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -87,6 +88,9 @@ function gitCommit() {
 async function bundle() {
   mkdirSync(dist, { recursive: true });
   const common = {
+    // Paths esbuild writes into the bundle (module comments) are relative to this: the bytes
+    // must not depend on where the checkout is or where the build was started.
+    absWorkingDir: root,
     bundle: true,
     platform: "node",
     target: `node${NODE_VERSION.split(".")[0]}`,
@@ -120,6 +124,9 @@ async function bundle() {
     plugins: [stubOptional],
   });
   console.log(`bundle: dist/sluice.cjs ${size(main)}, dist/sluice-heavy.cjs ${size(heavy)}`);
+  // The SBOM lists what the executables carry: every package in either bundle, and the runtime.
+  writeFileSync(join(dist, "sluice.cdx.json"), `${JSON.stringify(sbom(root, [main.metafile, heavy.metafile], NODE_VERSION), null, 2)}\n`);
+  console.log("sbom: dist/sluice.cdx.json (CycloneDX 1.5)");
 }
 
 function sha512File(path) {
