@@ -159,9 +159,9 @@ function arm64Node() {
   return bin;
 }
 
-function quiet(cmd, args) {
+function quiet(cmd, args, cwd = undefined) {
   try {
-    execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], cwd });
   } catch (err) {
     process.stderr.write(String(err.stdout ?? "") + String(err.stderr ?? ""));
     throw err;
@@ -186,18 +186,20 @@ async function main() {
   mkdirSync(work, { recursive: true });
   const seaConfig = join(work, "sea-config.json");
   const blob = join(work, "sluice.blob");
+  // Paths relative to the repository: the blob records the main script's path as given, and an
+  // absolute one would make the executable depend on where the checkout is.
   writeFileSync(
     seaConfig,
     JSON.stringify({
-      main: join(dist, "sluice.cjs"),
-      output: blob,
+      main: "dist/sluice.cjs",
+      output: "build/sluice.blob",
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
       useSnapshot: false,
-      assets: { "heavy.cjs": join(dist, "sluice-heavy.cjs") },
+      assets: { "heavy.cjs": "dist/sluice-heavy.cjs" },
     }),
   );
-  quiet(x64Node, ["--experimental-sea-config", seaConfig]);
+  quiet(x64Node, ["--experimental-sea-config", seaConfig], root);
 
   inject(x64Node, blob, join(dist, "sluice-linux-amd64"));
   console.log(`sea: dist/sluice-linux-amd64 (node ${NODE_VERSION})`);
