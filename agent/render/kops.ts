@@ -47,10 +47,14 @@ put_url() {
     return 0
   fi
   tmp="$(mktemp "$path.XXXXXX")"
-  if [ "$gz" = gzip ]; then
+  if ! { if [ "$gz" = gzip ]; then
     curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 "$url" | gunzip -c >"$tmp"
   else
     curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 -o "$tmp" "$url"
+  fi; }; then
+    rm -f "$tmp"
+    echo "sluice: cannot download $url; nothing installed" >&2
+    exit 1
   fi
   if [ -n "$sha" ] && ! echo "$sha  $tmp" | sha512sum -c --status -; then
     rm -f "$tmp"

@@ -2,7 +2,7 @@
  * The kOps user-data script: shellcheck clean, and run for real (bash, curl, sha512sum) against a
  * scratch root with systemctl replaced by a recorder, twice, as coreos-cloudinit does at each boot.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -122,6 +122,25 @@ describe("kOps additionalUserData", () => {
     const r = await run(["bash", join(dir, "sluice.sh")], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("does not match its sha512");
+    expect(readFileSync(join(root, "opt/bin/sluice"), "utf8")).toBe("old release");
+    expect(calls()).toEqual([]);
+  });
+
+  it.each([
+    ["a 404", "/missing", false],
+    ["garbage instead of gzip", "/sluice", true],
+  ])("a download that fails (%s) stops the script, keeps the old executable and leaves no temporary file", async (_name, path, gzip) => {
+    const dir = tempDir();
+    const { env, calls } = stubs(dir);
+    const root = env.SLUICE_INSTALL_ROOT!;
+    mkdirSync(join(root, "opt/bin"), { recursive: true });
+    writeFileSync(join(root, "opt/bin/sluice"), "old release");
+    const { text } = await script(["--binary-url", server.url(path), "--binary-sha512", sha512(FAKE_BINARY), ...(gzip ? ["--binary-gzip"] : [])]);
+    writeFileSync(join(dir, "sluice.sh"), text);
+    const r = await run(["bash", join(dir, "sluice.sh")], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot download");
+    expect(readdirSync(join(root, "opt/bin"))).toEqual(["sluice"]);
     expect(readFileSync(join(root, "opt/bin/sluice"), "utf8")).toBe("old release");
     expect(calls()).toEqual([]);
   });
