@@ -15,6 +15,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { sbom } from "./sbom.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -87,6 +88,9 @@ function gitCommit() {
 async function bundle() {
   mkdirSync(dist, { recursive: true });
   const common = {
+    // Paths esbuild writes into the bundle (module comments) are relative to this: the bytes
+    // must not depend on where the checkout is or where the build was started.
+    absWorkingDir: root,
     bundle: true,
     platform: "node",
     target: `node${NODE_VERSION.split(".")[0]}`,
@@ -120,6 +124,9 @@ async function bundle() {
     plugins: [stubOptional],
   });
   console.log(`bundle: dist/sluice.cjs ${size(main)}, dist/sluice-heavy.cjs ${size(heavy)}`);
+  // The SBOM lists what the executables carry: every package in either bundle, and the runtime.
+  writeFileSync(join(dist, "sluice.cdx.json"), `${JSON.stringify(sbom(root, [main.metafile, heavy.metafile], NODE_VERSION), null, 2)}\n`);
+  console.log("sbom: dist/sluice.cdx.json (CycloneDX 1.5)");
 }
 
 function sha512File(path) {
@@ -152,9 +159,9 @@ function arm64Node() {
   return bin;
 }
 
-function quiet(cmd, args) {
+function quiet(cmd, args, cwd = undefined) {
   try {
-    execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], cwd });
   } catch (err) {
     process.stderr.write(String(err.stdout ?? "") + String(err.stderr ?? ""));
     throw err;
@@ -179,18 +186,20 @@ async function main() {
   mkdirSync(work, { recursive: true });
   const seaConfig = join(work, "sea-config.json");
   const blob = join(work, "sluice.blob");
+  // Paths relative to the repository: the blob records the main script's path as given, and an
+  // absolute one would make the executable depend on where the checkout is.
   writeFileSync(
     seaConfig,
     JSON.stringify({
-      main: join(dist, "sluice.cjs"),
-      output: blob,
+      main: "dist/sluice.cjs",
+      output: "build/sluice.blob",
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
       useSnapshot: false,
-      assets: { "heavy.cjs": join(dist, "sluice-heavy.cjs") },
+      assets: { "heavy.cjs": "dist/sluice-heavy.cjs" },
     }),
   );
-  quiet(x64Node, ["--experimental-sea-config", seaConfig]);
+  quiet(x64Node, ["--experimental-sea-config", seaConfig], root);
 
   inject(x64Node, blob, join(dist, "sluice-linux-amd64"));
   console.log(`sea: dist/sluice-linux-amd64 (node ${NODE_VERSION})`);

@@ -11,6 +11,7 @@ import { ExitCode, ExitError, errorMessage } from "../ports";
 import { checkConfigCommand } from "./commands/check-config";
 import { lockCommand } from "./commands/lock";
 import { demoCommand } from "./commands/demo";
+import { renderCommand } from "./commands/render";
 import { runCommand } from "./commands/run";
 import { signalsCommand } from "./commands/signals";
 import { simCommand } from "./commands/sim";
@@ -24,7 +25,7 @@ export function buildProgram(ctx: CliContext): Command {
     .description("Reboots Kubernetes nodes on Flatcar Container Linux for OS updates, a few at a time, drained, inside the maintenance window.")
     .version(`sluice ${VERSION} (node ${versionInfo().node} ${process.arch})`, "-V, --version")
     .showHelpAfterError("(run sluice --help for usage)");
-  for (const cmd of [runCommand(ctx), demoCommand(ctx), checkConfigCommand(ctx), statusCommand(ctx), lockCommand(ctx), signalsCommand(ctx), simCommand(ctx), versionCommand(ctx)]) program.addCommand(cmd);
+  for (const cmd of [runCommand(ctx), demoCommand(ctx), checkConfigCommand(ctx), statusCommand(ctx), lockCommand(ctx), signalsCommand(ctx), simCommand(ctx), renderCommand(ctx), versionCommand(ctx)]) program.addCommand(cmd);
   // Every command, nested ones included, reports usage errors as exceptions (exit 64) and
   // writes to the context's streams, so tests see exactly what a user would.
   const configure = (cmd: Command) => {

@@ -2,3 +2,4 @@ export * from "./fs";
 export * from "./host";
 export * from "./os-release";
 export * from "./run";
+export * from "./logind";
