@@ -36,6 +36,22 @@ export interface HandlerDeps {
   hub: WatchHub;
   /** Which kube-apiserver to answer as (served versions, headers, admission details). */
   profile: VersionProfile;
+  /** The audit log's RequestResponse stage, reduced: who asked for what, and the answer's code. */
+  audit?: (event: AuditEvent) => void;
+}
+
+export interface AuditEvent {
+  user: string;
+  groups: string[];
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  /** Query, for list/watch selectors (e.g. fieldSelector=metadata.name=node-a). */
+  query: string;
+  code: number;
 }
 
 /** kube-apiserver's RequestInfo: what is authorized, whether or not the resource is served. */
@@ -98,6 +114,15 @@ const oneOf = <T extends string>(q: URLSearchParams, key: string, allowed: reado
 };
 
 export async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps): Promise<void> {
+  let audited: Omit<AuditEvent, "code"> | undefined;
+  try {
+    await respond(req, res, deps, (a) => (audited = a));
+  } finally {
+    if (audited && deps.audit) deps.audit({ ...audited, code: res.statusCode });
+  }
+}
+
+async function respond(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps, noteAudit: (a: Omit<AuditEvent, "code">) => void): Promise<void> {
   let verb = "";
   let resourceLabel = "";
   try {
@@ -120,6 +145,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
     resourceLabel = info.subresource ? `${info.plural}/${info.subresource}` : info.plural;
     deps.faults.count(verb, resourceLabel);
     const attrs: Attributes = { user, verb, group: info.group, resource: info.plural, subresource: info.subresource, namespace: info.namespace, name: info.name };
+    noteAudit({ user: user.name, groups: user.groups, verb, group: info.group, resource: info.plural, subresource: info.subresource, namespace: info.namespace, name: info.name, query: q.toString() });
     const decision = authorize(attrs, {
       list: (storage) => deps.registry.store.list(storage),
       inlineRules: (u) => {

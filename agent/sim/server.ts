@@ -11,7 +11,7 @@ import { nullLogger, type Logger } from "../log";
 import { type Clock, systemClock } from "../ports/clock";
 import { type SimUser, type SimUserSpec, parseAuthYaml, toSimUser } from "./auth";
 import { Faults } from "./faults";
-import { handle } from "./handler";
+import { type AuditEvent, handle } from "./handler";
 import { Registry } from "./registry";
 import { findResource } from "./resources";
 import { Store, type KObj } from "./store";
@@ -44,6 +44,8 @@ export interface SimServerOptions {
   version?: KubeVersion;
   /** Same as `version: "1.20"` (kept for the suites written before `version`). */
   legacyPolicy?: boolean;
+  /** Keep an audit record of every resource request in `auditLog` (for least-privilege tests). */
+  audit?: boolean;
 }
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -55,6 +57,8 @@ export class SimServer {
   readonly faults: Faults;
   readonly adminToken: string;
   readonly profile: VersionProfile;
+  /** Resource requests as they were answered, when `audit` is on. */
+  readonly auditLog: AuditEvent[] = [];
   private readonly users = new Map<string, SimUser>();
   private readonly http: Server;
   private readonly watchers = { open: 0 };
@@ -91,6 +95,7 @@ export class SimServer {
         watchers: this.watchers,
         hub: this.hub,
         profile: this.profile,
+        audit: options.audit ? (e) => this.auditLog.push(e) : undefined,
       });
     });
     // Watches are long-lived; node's default timeouts would cut them and the 2000-watcher bench.
