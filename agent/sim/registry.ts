@@ -133,7 +133,7 @@ export class Registry {
       meta.namespace = t.namespace;
     } else delete meta.namespace;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
-    if (!meta.name) throw invalid(t.def.kind, "", t.def.kind, "", [{ ...requiredValue("metadata.name"), detail: "Required value: name or generateName is required" }]);
+    if (!meta.name) throw invalid(t.def.group ? `${t.def.kind}.${t.def.group}` : t.def.kind, "", t.def.kind, t.def.group, [{ ...requiredValue("metadata.name"), detail: "Required value: name or generateName is required" }]);
     w.admit?.(obj, undefined);
     if (t.def.namespaced && !this.store.get(nsDef.storage, t.namespace)) throw notFound({ group: "", resource: "namespaces" }, t.namespace);
     if (this.store.get(t.def.storage, this.key(t.def, t.namespace, meta.name))) throw alreadyExists(this.qr(t.def), meta.name);
