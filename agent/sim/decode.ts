@@ -5,7 +5,7 @@
  * `fieldValidation=Strict`), events.k8s.io converted to the core shape both groups share.
  */
 import { type ResourceDef, cleanMeta, groupVersion, pruneTopLevel } from "./resources";
-import { badRequest } from "./status";
+import { ApiError, badRequest, failure } from "./status";
 import type { KObj } from "./store";
 import { parseMicroTime, parseTime } from "./times";
 import type { VersionProfile } from "./version";
@@ -168,6 +168,19 @@ function eventFromEventsApi(b: Obj): Obj {
   if (b.reportingController !== undefined) o.reportingComponent = b.reportingController;
   for (const f of ["reason", "type", "eventTime", "series", "action", "related", "reportingInstance"]) if (b[f] !== undefined) o[f] = b[f];
   return o;
+}
+
+/**
+ * A patched object that does not decode is 422 Invalid on field `patch`, quoting the patched
+ * object, with neither kind nor name in the details.
+ */
+export function patchDecodeFailure(err: unknown, patched: unknown): unknown {
+  const why = (err as { why?: string }).why;
+  if (!(err instanceof ApiError) || err.code !== 400 || why === undefined) return err;
+  const { apiVersion, kind, ...rest } = (patched ?? {}) as Obj;
+  const js = JSON.stringify({ apiVersion, kind, ...rest });
+  const detail = `Invalid value: ${JSON.stringify(js)}: ${why}`;
+  return failure(422, "Invalid", ` "" is invalid: patch: ${detail}`, { causes: [{ reason: "FieldValueInvalid", message: detail, field: "patch" }] });
 }
 
 export { cleanMeta };

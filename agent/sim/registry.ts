@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../ports/clock";
-import { type DecodeOptions, type FieldValidation, decodeBody } from "./decode";
+import { type DecodeOptions, type FieldValidation, decodeBody, patchDecodeFailure } from "./decode";
 import { ServiceAccountMissing, defaultOnCreate, normalizePodStatus, render, validateEvent } from "./kinds";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch";
 import { type ResourceDef, groupVersion, resources } from "./resources";
@@ -16,6 +16,7 @@ import {
 } from "./status";
 import { type KObj, Store, objectKey } from "./store";
 import { formatTime } from "./times";
+import { decodeContinue, encodeContinue } from "./continue-token";
 import { deepEqual } from "./equal";
 import { validateObject } from "./validate";
 import { type VersionProfile, versionProfile } from "./version";
@@ -290,34 +291,6 @@ function randomSuffix(): string {
   let s = "";
   for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
   return s;
-}
-
-/** The continue token of k8s.io/apiserver's etcd3 store: base64url(JSON{v, rv, start}), unpadded. */
-export function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start })).toString("base64url");
-}
-
-export function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const o = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Obj;
-    if (o.v !== "meta.k8s.io/v1" || typeof o.rv !== "number" || typeof o.start !== "string") throw new Error("bad");
-    return { rv: o.rv, start: o.start };
-  } catch {
-    throw badRequest(`continue key is not valid: invalid continue token`);
-  }
-}
-
-/**
- * A patched object that does not decode is 422 Invalid on field `patch`, quoting the patched
- * object, with neither kind nor name in the details.
- */
-function patchDecodeFailure(err: unknown, patched: unknown): unknown {
-  const why = (err as { why?: string }).why;
-  if (!(err instanceof ApiError) || err.code !== 400 || why === undefined) return err;
-  const { apiVersion, kind, ...rest } = (patched ?? {}) as Obj;
-  const js = JSON.stringify({ apiVersion, kind, ...rest });
-  const detail = `Invalid value: ${JSON.stringify(js)}: ${why}`;
-  return failure(422, "Invalid", ` "" is invalid: patch: ${detail}`, { causes: [{ reason: "FieldValueInvalid", message: detail, field: "patch" }] });
 }
 
 export { ApiError };
