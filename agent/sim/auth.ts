@@ -165,13 +165,17 @@ const systemNodeRules: PolicyRule[] = [
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "delete"] },
   { apiGroups: [""], resources: ["pods/status"], verbs: ["get", "patch", "update"] },
   { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] },
-  { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "update", "patch"] },
+  // Only core Events: a kubelet's events.k8s.io Event is 403 (shared/k8s-golden/v1.28/20 step 20).
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "update", "patch"] },
 ];
 
 function nodeAuthorizer(a: Attributes): Decision | undefined {
   if (a.group === "coordination.k8s.io" && a.resource === "leases") {
+    // authorizeLease's order: the verb, then the namespace, then the name (unknown on create).
+    if (!["get", "create", "update", "patch", "delete"].includes(a.verb)) return { allowed: false, reason: "can only get, create, update, patch, or delete a node lease" };
     if (a.namespace !== "kube-node-lease") return { allowed: false, reason: `can only access leases in the "kube-node-lease" system namespace` };
-    return ["get", "create", "update", "patch", "delete"].includes(a.verb) ? { allowed: true } : { allowed: false };
+    if (a.verb !== "create" && a.name !== nodeNameOf(a.user)) return { allowed: false, reason: "can only access node lease with the same name as the requesting node" };
+    return { allowed: true };
   }
   if (systemNodeRules.some((r) => ruleAllows(r, a))) return { allowed: true };
   return undefined;

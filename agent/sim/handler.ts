@@ -5,18 +5,21 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../ports/clock";
-import { type Attributes, type SimUser, type UserInfo, authorize, forbiddenReason, nodeNameOf } from "./auth";
-import { apiGroup, apiGroupList, apiVersions, resourceList, SERVER_VERSION } from "./discovery";
+import { type Attributes, type SimUser, type UserInfo, authorize, forbiddenReason } from "./auth";
+import type { FieldValidation } from "./decode";
+import { apiGroup, apiGroupList, apiVersions, resourceList } from "./discovery";
 import { evict } from "./eviction";
 import type { Faults } from "./faults";
 import { render } from "./kinds";
-import type { Registry, Target } from "./registry";
+import { nodeRestriction } from "./node-restriction";
+import type { Registry, Target, WriteOptions } from "./registry";
 import { type ResourceDef, findResource, resources } from "./resources";
 import { fieldSelector, labelSelector } from "./selectors";
 import { ApiError, badRequest, failure, forbidden, internalError, methodNotAllowed, notFound, resourceNotFound, unauthorized, unsupportedMediaType } from "./status";
 import { formatTime } from "./times";
 import { serveWatch } from "./watch";
 import type { WatchHub } from "./watch-hub";
+import { type VersionProfile, isServed } from "./version";
 
 type Obj = Record<string, any>;
 
@@ -31,8 +34,35 @@ export interface HandlerDeps {
   addUser(user: SimUser): void;
   watchers: { open: number };
   hub: WatchHub;
-  /** Answer as a server older than 1.22: no policy/v1 (Eviction or PDB), discovery says v1beta1. */
-  legacyPolicy: boolean;
+  /** Which kube-apiserver to answer as (served versions, headers, admission details). */
+  profile: VersionProfile;
+  /** The audit log's RequestResponse stage, reduced: who asked for what, and the answer's code. */
+  audit?: (event: AuditEvent) => void;
+}
+
+export interface AuditEvent {
+  user: string;
+  groups: string[];
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  /** Query, for list/watch selectors (e.g. fieldSelector=metadata.name=node-a). */
+  query: string;
+  code: number;
+}
+
+/** kube-apiserver's RequestInfo: what is authorized, whether or not the resource is served. */
+interface RequestInfo {
+  group: string;
+  version: string;
+  namespace: string;
+  plural: string;
+  name: string;
+  subresource: string;
+  extra: boolean;
 }
 
 interface Route {
@@ -43,7 +73,7 @@ interface Route {
   subresource: string;
 }
 
-function parseRoute(segments: string[]): Route | "not-found" | { discovery: Obj | undefined } {
+function parseRoute(segments: string[], p: VersionProfile): RequestInfo | { discovery: Obj | undefined } {
   let group = "";
   let version: string;
   let rest: string[];
@@ -52,26 +82,47 @@ function parseRoute(segments: string[]): Route | "not-found" | { discovery: Obj 
     version = segments[1];
     rest = segments.slice(2);
   } else {
-    if (segments.length === 1) return { discovery: apiGroupList() };
+    if (segments.length === 1) return { discovery: apiGroupList(p) };
     group = segments[1];
-    if (segments.length === 2) return { discovery: apiGroup(group) };
+    if (segments.length === 2) return { discovery: apiGroup(p, group) };
     version = segments[2];
     rest = segments.slice(3);
   }
-  if (rest.length === 0) return { discovery: resourceList(group, version) };
+  if (rest.length === 0) return { discovery: resourceList(p, group, version) };
   let namespace = "";
   if (rest[0] === "namespaces" && rest.length >= 3 && !(group === "" && ["status", "finalize"].includes(rest[2]) && rest.length === 3)) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
   const [plural, name = "", subresource = "", ...extra] = rest;
-  const def = findResource(group, version, plural);
-  if (!def || extra.length || (namespace && !def.namespaced)) return "not-found";
-  if (subresource && !def.subresources.includes(subresource)) return "not-found";
-  return { def, version, namespace, name, subresource };
+  return { group, version, namespace, plural, name, subresource, extra: extra.length > 0 };
 }
 
+/** The served resource a RequestInfo names, or undefined (404 after authorization, as the real mux). */
+function resolve(info: RequestInfo, p: VersionProfile): Route | undefined {
+  const def = findResource(info.group, info.version, info.plural);
+  if (!def || !isServed(p, info.group, info.version) || info.extra || (info.namespace && !def.namespaced)) return undefined;
+  if (info.subresource && !def.subresources.includes(info.subresource)) return undefined;
+  return { def, version: info.version, namespace: info.namespace, name: info.name, subresource: info.subresource };
+}
+
+const oneOf = <T extends string>(q: URLSearchParams, key: string, allowed: readonly T[], fallback: T): T => {
+  const v = q.get(key);
+  if (v === null || v === "") return fallback;
+  if (!allowed.includes(v as T)) throw failure(400, "BadRequest", `${key}: Unsupported value: ${JSON.stringify(v)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+  return v as T;
+};
+
 export async function handle(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps): Promise<void> {
+  let audited: Omit<AuditEvent, "code"> | undefined;
+  try {
+    await respond(req, res, deps, (a) => (audited = a));
+  } finally {
+    if (audited && deps.audit) deps.audit({ ...audited, code: res.statusCode });
+  }
+}
+
+async function respond(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps, noteAudit: (a: Omit<AuditEvent, "code">) => void): Promise<void> {
   let verb = "";
   let resourceLabel = "";
   try {
@@ -81,21 +132,20 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
     const user = authenticate(req, deps.users);
     if (!user) throw unauthorized();
     if (segments[0] === "version" || segments[0] === "healthz" || segments[0] === "readyz" || segments[0] === "livez") {
-      return send(res, 200, segments[0] === "version" ? SERVER_VERSION : "ok");
+      return send(res, 200, segments[0] === "version" ? deps.profile.info : "ok");
     }
     if (segments[0] !== "api" && segments[0] !== "apis") throw resourceNotFound();
-    if (deps.legacyPolicy && segments[0] === "apis" && segments[1] === "policy" && segments[2] === "v1") throw resourceNotFound();
-    const route = parseRoute(segments);
-    if (route === "not-found") throw resourceNotFound();
-    if ("discovery" in route) {
-      const doc = segments.length === 1 && segments[0] === "api" ? apiVersions(deps.serverAddress()) : route.discovery;
+    const info = parseRoute(segments, deps.profile);
+    if ("discovery" in info) {
+      const doc = segments.length === 1 && segments[0] === "api" ? apiVersions(deps.serverAddress()) : info.discovery;
       if (!doc) throw resourceNotFound();
-      return send(res, 200, deps.legacyPolicy ? legacyDiscovery(doc) : doc);
+      return send(res, 200, doc);
     }
-    verb = verbOf(req.method ?? "GET", route, q);
-    resourceLabel = route.subresource ? `${route.def.plural}/${route.subresource}` : route.def.plural;
+    verb = verbOf(req.method ?? "GET", info, q);
+    resourceLabel = info.subresource ? `${info.plural}/${info.subresource}` : info.plural;
     deps.faults.count(verb, resourceLabel);
-    const attrs: Attributes = { user, verb, group: route.def.group, resource: route.def.plural, subresource: route.subresource, namespace: route.namespace, name: route.name };
+    const attrs: Attributes = { user, verb, group: info.group, resource: info.plural, subresource: info.subresource, namespace: info.namespace, name: info.name };
+    noteAudit({ user: user.name, groups: user.groups, verb, group: info.group, resource: info.plural, subresource: info.subresource, namespace: info.namespace, name: info.name, query: q.toString() });
     const decision = authorize(attrs, {
       list: (storage) => deps.registry.store.list(storage),
       inlineRules: (u) => {
@@ -103,18 +153,26 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
         return { cluster: su?.rules ?? [], namespaced: su?.namespaceRules ?? {} };
       },
     });
-    const qr = { group: route.def.group, resource: route.def.plural };
-    if (!decision.allowed) throw forbidden(qr, route.name || undefined, forbiddenReason(attrs, decision.reason));
+    const qr = { group: info.group, resource: info.plural };
+    if (!decision.allowed) throw forbidden(qr, info.name || undefined, forbiddenReason(attrs, decision.reason));
+    const route = resolve(info, deps.profile);
+    if (!route) throw resourceNotFound();
     const latency = deps.faults.latencyMs(verb, resourceLabel);
     if (latency > 0) await deps.clock.sleep(latency);
     const injected = deps.faults.injectedError(verb, resourceLabel, route.name);
     if (injected) throw injected;
     const body = await readBody(req, verb);
-    nodeRestriction(user, route, verb, deps.registry);
     const t: Target = route;
     const reg = deps.registry;
+    const w: WriteOptions = {
+      fieldValidation: oneOf<FieldValidation>(q, "fieldValidation", ["Ignore", "Strict", "Warn"], "Warn"),
+      dryRun: oneOf(q, "dryRun", ["All"], "none" as "All") === "All",
+      warnings: [],
+      admit: nodeRestriction(user, route, verb, reg),
+    };
     const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim();
     if (["create", "update"].includes(verb) && contentType && contentType !== "application/json") throw unsupportedMediaType();
+    const warned = (): Record<string, string | string[]> => (w.warnings!.length ? { Warning: w.warnings! } : {});
     switch (verb) {
       case "watch":
         return serveWatch(reg, t, q, res, {
@@ -130,15 +188,17 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
       case "list":
         return send(res, 200, reg.list(t, q));
       case "create":
-        if (t.subresource === "eviction") return send(res, 201, evict(reg, t, body, deps.legacyPolicy ? ["policy/v1beta1"] : undefined));
+        if (t.subresource === "eviction") return send(res, 201, evict(reg, t, body, { dryRun: w.dryRun! }));
         if (t.subresource === "token") return send(res, 201, tokenRequest(t, body, deps));
-        return send(res, 201, reg.create(t, body));
-      case "update":
-        return send(res, 200, reg.update(t, body));
+        return send(res, 201, reg.create(t, body, w), warned());
+      case "update": {
+        const r = reg.update(t, body, w);
+        return send(res, r.code, r.body, warned());
+      }
       case "patch":
-        return send(res, 200, reg.patch(t, body, contentType));
+        return send(res, 200, reg.patch(t, body, contentType, w), warned());
       case "delete": {
-        const r = reg.delete(t, q, body);
+        const r = reg.delete(t, q, body, w);
         return send(res, r.code, r.body);
       }
       case "deletecollection":
@@ -153,20 +213,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ha
   }
 }
 
-/** Discovery as 1.20 wrote it for the policy group and pods/eviction. */
-function legacyDiscovery(doc: Obj): Obj {
-  if (doc.kind === "APIGroup" && doc.name === "policy") {
-    const v1beta1 = { groupVersion: "policy/v1beta1", version: "v1beta1" };
-    return { ...doc, versions: [v1beta1], preferredVersion: v1beta1 };
-  }
-  if (doc.kind === "APIGroupList") return { ...doc, groups: doc.groups.map((g: Obj) => (g.name === "policy" ? legacyDiscovery({ kind: "APIGroup", ...g }) : g)).map(({ kind: _k, apiVersion: _a, ...g }: Obj) => g) };
-  if (doc.kind === "APIResourceList" && doc.groupVersion === "v1") {
-    return { ...doc, resources: doc.resources.map((r: Obj) => (r.name === "pods/eviction" ? { ...r, version: "v1beta1" } : r)) };
-  }
-  return doc;
-}
-
-function verbOf(method: string, r: Route, q: URLSearchParams): string {
+function verbOf(method: string, r: RequestInfo, q: URLSearchParams): string {
   switch (method) {
     case "GET":
       if (q.get("watch") === "true" || q.get("watch") === "1") return "watch";
@@ -207,29 +254,10 @@ async function readBody(req: IncomingMessage, verb: string): Promise<unknown> {
   }
 }
 
-export function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+export function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body) + "\n";
   res.writeHead(code, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Content-Length": Buffer.byteLength(text), ...headers });
   res.end(text);
-}
-
-/** NodeRestriction admission: a kubelet identity may touch only its own Node, pods and node Lease. */
-function nodeRestriction(user: UserInfo, r: Route, verb: string, reg: Registry): void {
-  const node = nodeNameOf(user);
-  if (!node || ["get", "list", "watch"].includes(verb)) return;
-  const qr = { group: r.def.group, resource: r.def.plural };
-  if (r.def.kind === "Node" && r.name && r.name !== node) throw forbidden(qr, r.name, `node "${node}" is not allowed to modify node "${r.name}"`);
-  if (r.def.kind === "Lease" && r.namespace === "kube-node-lease" && r.name && r.name !== node) {
-    throw forbidden(qr, r.name, "can only access node lease with the same name as the requesting node");
-  }
-  if (r.def.kind === "Pod" && r.name && (verb === "delete" || r.subresource)) {
-    const pod = reg.store.get("/pods", `${r.namespace}/${r.name}`);
-    if (!pod) throw failure(404, "NotFound", `pod "${r.name}" not found`, { name: r.name, kind: "pod" });
-    if (pod.spec?.nodeName === node) return;
-    if (r.subresource === "eviction") throw forbidden(qr, r.name, `node ${node} can only evict pods with spec.nodeName set to itself`);
-    if (r.subresource === "status") throw forbidden(qr, r.name, `node "${node}" can only update pod status for pods with spec.nodeName set to itself`);
-    throw forbidden(qr, r.name, `node "${node}" can only delete pods with spec.nodeName set to itself`);
-  }
 }
 
 function tokenRequest(t: Target, body: unknown, deps: HandlerDeps): Obj {
@@ -248,7 +276,7 @@ function tokenRequest(t: Target, body: unknown, deps: HandlerDeps): Obj {
   return {
     kind: "TokenRequest",
     apiVersion: "authentication.k8s.io/v1",
-    metadata: { creationTimestamp: null },
+    metadata: deps.profile.tokenRequestMeta ? { name: t.name, namespace: t.namespace, creationTimestamp: formatTime(deps.clock.now()) } : { creationTimestamp: null },
     spec: { audiences: spec.audiences ?? ["https://kubernetes.default.svc.cluster.local"], expirationSeconds, boundObjectRef: spec.boundObjectRef ?? null },
     status: { token, expirationTimestamp: formatTime(deps.clock.now() + expirationSeconds * 1000) },
   };

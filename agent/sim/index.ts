@@ -6,3 +6,5 @@ export { SimCluster, type SimClusterOptions } from "./cluster";
 export { serveSim, type ServeSimOptions } from "./serve";
 export { scaledClock } from "./scaled-clock";
 export { pdbFigures, scaledValue, isPodHealthy } from "./pdb";
+export { type AuditEvent } from "./handler";
+export { type KubeVersion, KUBE_VERSIONS, versionProfile } from "./version";

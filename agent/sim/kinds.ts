@@ -1,89 +1,19 @@
 /**
- * Per-kind behaviour of the registry: decoding a request body for a version (MicroTime checks,
- * events.k8s.io conversion), defaults applied on create (the admission plugins and defaulters the
- * recorded server ran), and rendering an object for the version a client asked for.
+ * Per-kind behaviour of the registry: Event validation, defaults applied on create (the admission
+ * plugins and defaulters the recorded server ran), and rendering an object for the version a
+ * client asked for. Decoding a body is in decode.ts, metadata and Node validation in validate.ts.
  */
-import { type ResourceDef, cleanMeta, groupVersion, pruneTopLevel } from "./resources";
-import { ApiError, type FieldError, badRequest, invalid, invalidValue, requiredValue } from "./status";
+import { type ResourceDef, cleanMeta, groupVersion } from "./resources";
+import { ApiError, type FieldError, invalid, invalidValue, requiredValue } from "./status";
 import type { KObj } from "./store";
-import { parseMicroTime, parseTime } from "./times";
 
 type Obj = Record<string, any>;
 
-/** Turns a request body into the stored (internal) form, or throws the 400 the server would. */
-export function decodeBody(def: ResourceDef, version: string, body: unknown): KObj {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw badRequest(`the object provided is unrecognized (must be of type ${def.kind}): couldn't get version/kind; json parse error`);
-  }
-  const b = body as Obj;
-  const gv = groupVersion(def.group, version);
-  if (b.apiVersion !== undefined && b.apiVersion !== gv && !def.versions.some((v) => groupVersion(def.group, v) === b.apiVersion)) {
-    throw badRequest(`the API version in the data (${b.apiVersion}) does not match the expected API version (${gv})`);
-  }
-  if (b.kind !== undefined && b.kind !== def.kind) {
-    throw badRequest(`the kind in the data (${b.kind}) does not match the expected kind (${def.kind})`);
-  }
-  let obj: Obj = b;
-  if (def.group === "events.k8s.io") obj = eventFromEventsApi(b);
-  const out = pruneTopLevel(def.group === "events.k8s.io" ? eventCoreDef : def, obj) as KObj;
-  if (def.kind === "Lease") decodeLease(out, version);
-  if (def.kind === "Event") decodeEventTimes(out, def, version);
-  return out;
-}
-
-const eventCoreDef = {
-  fields: ["involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type", "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance"],
-} as ResourceDef;
-
-const leaseSpecFields = ["holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions", "strategy", "preferredHolder"];
-
-function decodeLease(lease: KObj, version: string): void {
-  if (lease.spec === undefined || lease.spec === null) return;
-  const spec: Obj = {};
-  for (const f of leaseSpecFields) if (lease.spec[f] !== undefined && lease.spec[f] !== null) spec[f] = lease.spec[f];
-  for (const f of ["acquireTime", "renewTime"]) {
-    if (spec[f] === undefined) continue;
-    const parsed = typeof spec[f] === "string" ? parseMicroTime(spec[f]) : { ok: false as const, why: `json: cannot unmarshal ${typeof spec[f]} into Go value of type string` };
-    if (!parsed.ok) {
-      throw badRequest(`Lease in version "${version}" cannot be handled as a Lease: v1.Lease.Spec: v1.LeaseSpec.${f === "renewTime" ? "RenewTime" : "AcquireTime"}: unmarshalerDecoder: ${parsed.why}`);
-    }
-    spec[f] = parsed.value;
-  }
-  lease.spec = spec;
-}
-
-function decodeEventTimes(ev: KObj, def: ResourceDef, version: string): void {
-  for (const f of ["firstTimestamp", "lastTimestamp"]) {
-    if (ev[f] === undefined || ev[f] === null) continue;
-    const t = typeof ev[f] === "string" ? parseTime(ev[f]) : undefined;
-    if (!t) throw badRequest(`Event in version "${version}" cannot be handled as a Event: parsing time ${JSON.stringify(ev[f])} as "2006-01-02T15:04:05Z07:00": cannot parse`);
-    ev[f] = t;
-  }
-  for (const [holder, f] of [[ev, "eventTime"], [ev.series ?? {}, "lastObservedTime"]] as [Obj, string][]) {
-    if (holder[f] === undefined || holder[f] === null) continue;
-    const p = typeof holder[f] === "string" ? parseMicroTime(holder[f]) : { ok: false as const, why: "not a string" };
-    if (!p.ok) throw badRequest(`Event in version "${version}" cannot be handled as a Event: ${p.why}`);
-    holder[f] = p.value;
-  }
-  void def;
-}
-
-/** events.k8s.io → the core shape the store keeps (both groups share one storage, as upstream). */
-function eventFromEventsApi(b: Obj): Obj {
-  const o: Obj = { metadata: b.metadata };
-  if (b.regarding !== undefined) o.involvedObject = b.regarding;
-  if (b.note !== undefined) o.message = b.note;
-  if (b.deprecatedSource !== undefined) o.source = b.deprecatedSource;
-  if (b.deprecatedFirstTimestamp !== undefined) o.firstTimestamp = b.deprecatedFirstTimestamp;
-  if (b.deprecatedLastTimestamp !== undefined) o.lastTimestamp = b.deprecatedLastTimestamp;
-  if (b.deprecatedCount !== undefined) o.count = b.deprecatedCount;
-  if (b.reportingController !== undefined) o.reportingComponent = b.reportingController;
-  for (const f of ["reason", "type", "eventTime", "series", "action", "related", "reportingInstance"]) if (b[f] !== undefined) o[f] = b[f];
-  return o;
-}
-
-/** ValidateEventCreate as of Kubernetes 1.22+ (cluster-scoped regarding allowed in default or kube-system). */
-export function validateEvent(ev: KObj, group: string, version: string): void {
+/**
+ * ValidateEventCreate. An Event with eventTime about a cluster-scoped object may live in
+ * kube-system, and since 1.22 (`clusterEventsInDefault`) in default as well.
+ */
+export function validateEvent(ev: KObj, group: string, version: string, clusterEventsInDefault = true): void {
   const errs: FieldError[] = [];
   const involvedNs: string = ev.involvedObject?.namespace ?? "";
   const ns: string = ev.metadata.namespace ?? "";
@@ -92,7 +22,7 @@ export function validateEvent(ev: KObj, group: string, version: string): void {
       errs.push(invalidValue("involvedObject.namespace", involvedNs, "does not match event.namespace"));
     }
   } else {
-    if (involvedNs === "" ? ns !== "default" && ns !== "kube-system" : ns !== involvedNs) {
+    if (involvedNs === "" ? (ns !== "default" || !clusterEventsInDefault) && ns !== "kube-system" : ns !== involvedNs) {
       errs.push(invalidValue("involvedObject.namespace", involvedNs, "does not match event.namespace"));
     }
     if (!ev.reportingComponent) errs.push(requiredValue("reportingController"));
@@ -113,6 +43,8 @@ export function validateEvent(ev: KObj, group: string, version: string): void {
 export interface CreateContext {
   /** Does this namespace have a `default` ServiceAccount (ServiceAccount admission)? */
   serviceAccountExists(namespace: string, name: string): boolean;
+  /** NamespaceDefaultLabelName (1.21+). */
+  namespaceNameLabel?: boolean;
 }
 
 /** Defaulters and admission plugins of the recorded server (DefaultTolerationSeconds, TaintNodesByCondition, …). */
@@ -121,6 +53,7 @@ export function defaultOnCreate(def: ResourceDef, obj: KObj, ctx: CreateContext)
     case "Namespace":
       obj.spec = { finalizers: ["kubernetes"], ...(obj.spec ?? {}) };
       obj.status = { phase: "Active" };
+      if (ctx.namespaceNameLabel) obj.metadata.labels = { ...(obj.metadata.labels ?? {}), "kubernetes.io/metadata.name": obj.metadata.name };
       break;
     case "Node": {
       obj.spec = { ...(obj.spec ?? {}) };

@@ -21,13 +21,15 @@ export function mergePatch(target: Json, patch: Json): Json {
   return out;
 }
 
-/** patchMergeKey of the lists that have one, by field name (as in the Go types' struct tags). */
+/**
+ * patchMergeKey of the lists that have one, by field name (as in the Go types' struct tags).
+ * Node `spec.taints` and pod `containerStatuses` have none: a strategic merge patch replaces
+ * them whole (shared/k8s-golden/v1.28/24), so a client must send the complete taint list.
+ */
 export const mergeKeys: Record<string, string> = {
-  taints: "key",
   conditions: "type",
   containers: "name",
   initContainers: "name",
-  containerStatuses: "name",
   ownerReferences: "uid",
   addresses: "type",
   volumes: "name",

@@ -5,17 +5,21 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../ports/clock";
-import { type CreateContext, ServiceAccountMissing, decodeBody, defaultOnCreate, normalizePodStatus, render, validateEvent } from "./kinds";
+import { type DecodeOptions, type FieldValidation, decodeBody, patchDecodeFailure } from "./decode";
+import { ServiceAccountMissing, defaultOnCreate, normalizePodStatus, render, validateEvent } from "./kinds";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch";
 import { type ResourceDef, groupVersion, resources } from "./resources";
 import { fieldSelector, labelSelector } from "./selectors";
 import {
   ApiError, alreadyExists, badRequest, conflict, expired, failure, forbidden, invalid, invalidValue, notFound,
-  requiredValue, success, unsupportedMediaType,
+  preconditionFailed, requiredValue, success, unsupportedMediaType,
 } from "./status";
 import { type KObj, Store, objectKey } from "./store";
 import { formatTime } from "./times";
+import { decodeContinue, encodeContinue } from "./continue-token";
 import { deepEqual } from "./equal";
+import { validateObject } from "./validate";
+import { type VersionProfile, versionProfile } from "./version";
 
 type Obj = Record<string, any>;
 
@@ -30,11 +34,33 @@ export interface Target {
 const nsDef = resources.find((r) => r.plural === "namespaces")!;
 const saStorage = "/serviceaccounts";
 
+/** What one request asks of a write besides its body. */
+export interface WriteOptions {
+  fieldValidation?: FieldValidation;
+  /** Warning header values for the response (unknown fields). */
+  warnings?: string[];
+  /** dryRun=All: everything up to the write, nothing stored. */
+  dryRun?: boolean;
+  /** Admission on the object about to be stored (NodeRestriction); runs before validation, as mutating admission does. */
+  admit?: (next: KObj, cur: KObj | undefined) => void;
+}
+
 export class Registry {
   constructor(
     readonly store: Store,
     readonly clock: Clock,
+    readonly profile: VersionProfile = versionProfile(),
   ) {}
+
+  private decodeOptions(w: WriteOptions): DecodeOptions {
+    return { profile: this.profile, fieldValidation: w.fieldValidation ?? "Warn", warnings: w.warnings ?? [] };
+  }
+
+  /** Stores unless dry-run; a dry-run answer carries what would have been stored. */
+  private write(t: Target, type: "ADDED" | "MODIFIED" | "DELETED", obj: KObj, w: WriteOptions): KObj {
+    if (w.dryRun) return obj;
+    return this.store.write(t.def.storage, type, obj);
+  }
 
   qr(def: ResourceDef) {
     return { group: def.group, resource: def.plural };
@@ -96,42 +122,55 @@ export class Registry {
     };
   }
 
-  create(t: Target, body: unknown, ctx?: Partial<CreateContext>): Obj {
-    const obj = decodeBody(t.def, t.version, body);
+  create(t: Target, body: unknown, w: WriteOptions = {}): Obj {
+    const obj = decodeBody(t.def, t.version, body, this.decodeOptions(w));
+    return this.createDecoded(t, obj, w);
+  }
+
+  private createDecoded(t: Target, obj: KObj, w: WriteOptions): Obj {
     const meta = obj.metadata;
     if (t.def.namespaced) {
       if (meta.namespace && meta.namespace !== t.namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
       meta.namespace = t.namespace;
     } else delete meta.namespace;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
-    if (!meta.name) throw invalid(t.def.kind, "", t.def.kind, "", [{ ...requiredValue("metadata.name"), detail: "Required value: name or generateName is required" }]);
+    if (!meta.name) throw invalid(t.def.group ? `${t.def.kind}.${t.def.group}` : t.def.kind, "", t.def.kind, t.def.group, [{ ...requiredValue("metadata.name"), detail: "Required value: name or generateName is required" }]);
+    w.admit?.(obj, undefined);
     if (t.def.namespaced && !this.store.get(nsDef.storage, t.namespace)) throw notFound({ group: "", resource: "namespaces" }, t.namespace);
     if (this.store.get(t.def.storage, this.key(t.def, t.namespace, meta.name))) throw alreadyExists(this.qr(t.def), meta.name);
     try {
       defaultOnCreate(t.def, obj, {
         serviceAccountExists: (ns, name) => Boolean(this.store.get(saStorage, `${ns}/${name}`)),
-        ...ctx,
+        namespaceNameLabel: this.profile.namespaceNameLabel,
       });
     } catch (err) {
       if (err instanceof ServiceAccountMissing) throw forbidden(this.qr(t.def), meta.name, err.message);
       throw err;
     }
-    if (t.def.kind === "Event") validateEvent(obj, t.def.group, t.version);
+    validateObject(t.def, obj, false);
+    if (t.def.kind === "Event") validateEvent(obj, t.def.group, t.version, this.profile.clusterEventsInDefault);
     meta.uid = randomUUID();
     meta.creationTimestamp = formatTime(this.clock.now());
+    delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     if (t.def.hasGeneration) meta.generation = 1;
     else delete meta.generation;
-    this.store.write(t.def.storage, "ADDED", obj);
-    return render(t.def, t.version, obj);
+    return render(t.def, t.version, this.write(t, "ADDED", obj, w));
   }
 
   /** PUT: the object as sent replaces the stored one, subject to its resourceVersion. */
-  update(t: Target, body: unknown): Obj {
-    const incoming = decodeBody(t.def, t.version, body);
+  update(t: Target, body: unknown, w: WriteOptions = {}): { code: number; body: Obj } {
+    const incoming = decodeBody(t.def, t.version, body, this.decodeOptions(w));
     const name = incoming.metadata.name ?? t.name;
     if (name !== t.name) throw badRequest(`the name of the object (${name}) does not match the name on the URL (${t.name})`);
+    const existing = this.store.get(t.def.storage, this.key(t.def, t.namespace, t.name));
+    // AllowCreateOnUpdate (Leases, Events, RBAC): a PUT to a missing object creates it, whatever
+    // resourceVersion it carries — a holder renewing with PUT revives a Lease an admin deleted.
+    if (!existing && t.def.allowCreateOnUpdate) {
+      incoming.metadata.name = t.name;
+      return { code: 201, body: this.createDecoded(t, incoming, w) };
+    }
     const cur = this.current(t);
     const rv = incoming.metadata.resourceVersion;
     if (!rv && !t.def.allowUnconditionalUpdate) {
@@ -140,10 +179,10 @@ export class Registry {
       ]);
     }
     if (rv && rv !== cur.metadata.resourceVersion) throw conflict(this.qr(t.def), t.name);
-    return this.commit(t, cur, incoming);
+    return { code: 200, body: this.commit(t, cur, incoming, w) };
   }
 
-  patch(t: Target, body: unknown, contentType: string): Obj {
+  patch(t: Target, body: unknown, contentType: string, w: WriteOptions = {}): Obj {
     const cur = this.current(t);
     const base = render(t.def, t.version, cur);
     let patched: unknown;
@@ -160,14 +199,19 @@ export class Registry {
       default:
         throw unsupportedMediaType();
     }
-    const incoming = decodeBody(t.def, t.version, patched);
+    let incoming: KObj;
+    try {
+      incoming = decodeBody(t.def, t.version, patched, this.decodeOptions(w));
+    } catch (err) {
+      throw patchDecodeFailure(err, patched);
+    }
     const rv = incoming.metadata.resourceVersion;
     if (rv && rv !== cur.metadata.resourceVersion) throw conflict(this.qr(t.def), t.name);
-    return this.commit(t, cur, incoming);
+    return this.commit(t, cur, incoming, w);
   }
 
   /** Writes `incoming` over `cur` unless nothing changed (then, like the real server, no new resourceVersion). */
-  private commit(t: Target, cur: KObj, incoming: KObj): Obj {
+  private commit(t: Target, cur: KObj, incoming: KObj, w: WriteOptions): Obj {
     const next: KObj = { ...structuredClone(cur) };
     const keep = ["uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name", "resourceVersion"];
     const meta: Obj = { ...incoming.metadata };
@@ -185,22 +229,29 @@ export class Registry {
       if (t.def.hasGeneration && !deepEqual(cur.spec, next.spec)) next.metadata.generation = (cur.metadata.generation ?? 0) + 1;
     }
     if (t.def.kind === "Pod" && next.status) next.status = normalizePodStatus(next.status);
-    if (t.def.kind === "Event") validateEvent(next, t.def.group, t.version);
+    if (t.def.kind === "Namespace" && this.profile.namespaceNameLabel) next.metadata.labels = { ...(next.metadata.labels ?? {}), "kubernetes.io/metadata.name": next.metadata.name };
+    w.admit?.(next, cur);
+    validateObject(t.def, next, true);
+    if (t.def.kind === "Event") validateEvent(next, t.def.group, t.version, this.profile.clusterEventsInDefault);
     if (deepEqual(next, cur)) return render(t.def, t.version, cur);
-    this.store.write(t.def.storage, "MODIFIED", next);
-    return render(t.def, t.version, next);
+    return render(t.def, t.version, this.write(t, "MODIFIED", next, w));
   }
 
-  delete(t: Target, q: URLSearchParams, body: unknown): { code: number; body: Obj } {
+  /** DeleteOptions.preconditions, as the store checks them: uid first, then resourceVersion. */
+  checkPreconditions(t: Target, cur: KObj, pre: Obj | undefined): void {
+    if (!pre || typeof pre !== "object") return;
+    if (pre.uid && pre.uid !== cur.metadata.uid) throw preconditionFailed(t.def.kind, t.def.group, t.name, "UID", pre.uid, cur.metadata.uid);
+    if (pre.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
+      throw preconditionFailed(t.def.kind, t.def.group, t.name, "ResourceVersion", pre.resourceVersion, cur.metadata.resourceVersion);
+    }
+  }
+
+  delete(t: Target, q: URLSearchParams, body: unknown, w: WriteOptions = {}): { code: number; body: Obj } {
     const cur = this.current(t);
     const opts = (body && typeof body === "object" ? body : {}) as Obj;
-    const pre = opts.preconditions ?? {};
-    if (pre.uid && pre.uid !== cur.metadata.uid) {
-      throw failure(409, "Conflict", `Operation cannot be fulfilled on ${t.def.plural} "${t.name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`, { name: t.name, kind: t.def.plural });
-    }
-    if (pre.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) throw conflict(this.qr(t.def), t.name);
+    this.checkPreconditions(t, cur, opts.preconditions);
     if (t.def.kind !== "Pod") {
-      this.store.write(t.def.storage, "DELETED", { ...cur, metadata: { ...cur.metadata } });
+      this.write(t, "DELETED", { ...cur, metadata: { ...cur.metadata } }, w);
       return { code: 200, body: success(this.qr(t.def), t.name, cur.metadata.uid) };
     }
     const qGrace = q.get("gracePeriodSeconds");
@@ -240,21 +291,6 @@ function randomSuffix(): string {
   let s = "";
   for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
   return s;
-}
-
-/** The continue token of k8s.io/apiserver's etcd3 store: base64url(JSON{v, rv, start}), unpadded. */
-export function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start })).toString("base64url");
-}
-
-export function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const o = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Obj;
-    if (o.v !== "meta.k8s.io/v1" || typeof o.rv !== "number" || typeof o.start !== "string") throw new Error("bad");
-    return { rv: o.rv, start: o.start };
-  } catch {
-    throw badRequest(`continue key is not valid: invalid continue token`);
-  }
 }
 
 export { ApiError };

@@ -15,6 +15,8 @@ export interface ResourceDef {
   subresources: string[];
   /** Nodes, pods, PDBs allow PUT without metadata.resourceVersion; leases do not (422). */
   allowUnconditionalUpdate: boolean;
+  /** A PUT to a missing object creates it (Leases, Events, RBAC objects). */
+  allowCreateOnUpdate: boolean;
   /** metadata.generation is kept and bumped on spec changes (PDBs). */
   hasGeneration: boolean;
   /** Pods answer DELETE with the object; everything else with a Success Status. */
@@ -27,9 +29,10 @@ export interface ResourceDef {
   storageVersionHash?: string;
 }
 
-const def = (d: Omit<ResourceDef, "storage" | "subresources" | "allowUnconditionalUpdate" | "hasGeneration" | "returnDeletedObject"> & Partial<ResourceDef>): ResourceDef => ({
+const def = (d: Omit<ResourceDef, "storage" | "subresources" | "allowUnconditionalUpdate" | "allowCreateOnUpdate" | "hasGeneration" | "returnDeletedObject"> & Partial<ResourceDef>): ResourceDef => ({
   subresources: [],
   allowUnconditionalUpdate: true,
+  allowCreateOnUpdate: ["Lease", "Event", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(d.kind),
   hasGeneration: false,
   returnDeletedObject: false,
   storage: `${d.group}/${d.plural}`,

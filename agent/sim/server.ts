@@ -11,10 +11,11 @@ import { nullLogger, type Logger } from "../log";
 import { type Clock, systemClock } from "../ports/clock";
 import { type SimUser, type SimUserSpec, parseAuthYaml, toSimUser } from "./auth";
 import { Faults } from "./faults";
-import { handle } from "./handler";
+import { type AuditEvent, handle } from "./handler";
 import { Registry } from "./registry";
 import { findResource } from "./resources";
 import { Store, type KObj } from "./store";
+import { type KubeVersion, type VersionProfile, versionProfile } from "./version";
 import { WatchHub } from "./watch-hub";
 
 export interface SimServerOptions {
@@ -35,8 +36,16 @@ export interface SimServerOptions {
   namespaces?: string[];
   log?: Logger;
   random?: () => number;
-  /** Serve policy as a pre-1.22 server did (no policy/v1): for testing clients' v1beta1 fallback. */
+  /**
+   * The kube-apiserver to answer as: "1.28" (default; policy/v1 and events.k8s.io/v1 only,
+   * Retry-After, DisruptionTarget, field validation) or "1.20" (policy/v1beta1 only: for
+   * testing clients' v1beta1 fallback). See docs/usage/sim.md.
+   */
+  version?: KubeVersion;
+  /** Same as `version: "1.20"` (kept for the suites written before `version`). */
   legacyPolicy?: boolean;
+  /** Keep an audit record of every resource request in `auditLog` (for least-privilege tests). */
+  audit?: boolean;
 }
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -47,6 +56,9 @@ export class SimServer {
   readonly registry: Registry;
   readonly faults: Faults;
   readonly adminToken: string;
+  readonly profile: VersionProfile;
+  /** Resource requests as they were answered, when `audit` is on. */
+  readonly auditLog: AuditEvent[] = [];
   private readonly users = new Map<string, SimUser>();
   private readonly http: Server;
   private readonly watchers = { open: 0 };
@@ -57,8 +69,9 @@ export class SimServer {
   constructor(private readonly options: SimServerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? nullLogger;
+    this.profile = versionProfile(options.version ?? (options.legacyPolicy ? "1.20" : "1.28"));
     this.store = new Store(options.historyLimit ?? 1000);
-    this.registry = new Registry(this.store, this.clock);
+    this.registry = new Registry(this.store, this.clock, this.profile);
     this.faults = new Faults(options.random);
     this.hub = new WatchHub(this.store);
     this.adminToken = options.adminToken ?? randomBytes(24).toString("base64url");
@@ -81,7 +94,8 @@ export class SimServer {
         addUser: (u) => this.users.set(u.token, u),
         watchers: this.watchers,
         hub: this.hub,
-        legacyPolicy: options.legacyPolicy ?? false,
+        profile: this.profile,
+        audit: options.audit ? (e) => this.auditLog.push(e) : undefined,
       });
     });
     // Watches are long-lived; node's default timeouts would cut them and the 2000-watcher bench.
@@ -160,7 +174,7 @@ export class SimServer {
   apply(obj: KObj): KObj {
     const [group, version] = String(obj.apiVersion ?? "v1").includes("/") ? String(obj.apiVersion).split("/") : ["", String(obj.apiVersion ?? "v1")];
     const plural = `${String(obj.kind).toLowerCase()}${String(obj.kind).endsWith("s") ? "es" : "s"}`;
-    const def = findResource(group, version, plural.replace(/ys$/, "ies"));
+    const def = findResource(group, version, plural.replace(/ys$/, "ies")) ?? findResource(group, this.profile.served[group]?.[0] ?? version, plural.replace(/ys$/, "ies"));
     if (!def) throw new Error(`sim: cannot apply kind ${String(obj.kind)}`);
     return this.registry.create({ def, version, namespace: obj.metadata?.namespace ?? "", name: "", subresource: "" }, obj) as KObj;
   }

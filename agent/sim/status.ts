@@ -83,7 +83,7 @@ export const conflict = (r: QualifiedResource, name: string) =>
   );
 
 export interface FieldError {
-  type: "FieldValueInvalid" | "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueForbidden";
+  type: "FieldValueInvalid" | "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueForbidden" | "FieldValueTooLong" | "FieldValueDuplicate";
   field: string;
   /** Already formatted, e.g. `Invalid value: "": does not match event.namespace`. */
   detail: string;
@@ -106,13 +106,26 @@ function goValue(v: unknown): string {
 
 /** 422 Invalid. `kindName` is what precedes the name: `Event` or `leases.coordination.k8s.io`. */
 export function invalid(kindName: string, name: string, kindDetail: string, group: string, errs: FieldError[]): ApiError {
-  const parts = errs.map((e) => `${e.field}: ${e.detail}`);
+  // errs.ToAggregate() folds identical messages; the causes keep every one.
+  const parts = [...new Set(errs.map((e) => `${e.field}: ${e.detail}`))];
   const summary = parts.length === 1 ? parts[0] : `[${parts.join(", ")}]`;
   const det: StatusDetails = { name };
   if (group) det.group = group;
   det.kind = kindDetail;
   det.causes = errs.map((e) => ({ reason: e.type, message: e.detail, field: e.field }));
   return failure(422, "Invalid", `${kindName} "${name}" is invalid: ${summary}`, det);
+}
+
+/**
+ * A DeleteOptions precondition that does not hold (delete, eviction). These 409s name the kind
+ * (`Lease.coordination.k8s.io`, details.kind `Lease`), not the resource as other conflicts do.
+ */
+export function preconditionFailed(kind: string, group: string, name: string, what: "UID" | "ResourceVersion", wanted: string, actual: string): ApiError {
+  const tail = what === "UID" ? "The object might have been deleted and then recreated" : "The object might have been modified";
+  const det: StatusDetails = { name };
+  if (group) det.group = group;
+  det.kind = kind;
+  return failure(409, "Conflict", `Operation cannot be fulfilled on ${group ? `${kind}.${group}` : kind} "${name}": the ${what} in the precondition (${wanted}) does not match the ${what} in record (${actual}). ${tail}`, det);
 }
 
 export const badRequest = (message: string) => failure(400, "BadRequest", message);

@@ -5,8 +5,10 @@
  * 403 bodies in shared/k8s-golden/14-rbac-serviceaccount.json.
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimServer, parseAuthYaml } from "../../agent/sim";
+import { GOLDEN_DIR } from "./golden/replay";
 
 const AUTH = `
 users:
@@ -62,7 +64,7 @@ interface GoldenStep {
   request: { method: string; path: string; identity: string };
   response: { status: number; body: unknown };
 }
-const golden = JSON.parse(readFileSync(new URL("../../../shared/k8s-golden/14-rbac-serviceaccount.json", import.meta.url), "utf8")) as { steps: GoldenStep[] };
+const golden = JSON.parse(readFileSync(join(GOLDEN_DIR, "14-rbac-serviceaccount.json"), "utf8")) as { steps: GoldenStep[] };
 
 let server: SimServer;
 

@@ -43,10 +43,12 @@ describe("patches", () => {
   it("merge patch removes with null and replaces lists", () => {
     expect(mergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { b: { c: null }, l: [3] })).toEqual({ a: 1, b: { d: 3 }, l: [3] });
   });
-  it("strategic merge patch merges taints by key and honours $patch: delete", () => {
+  it("strategic merge patch replaces taints whole (no patchMergeKey, golden v1.28/24) and merges conditions by type", () => {
     const node = { spec: { taints: [{ key: "a", effect: "NoSchedule" }, { key: "b", effect: "NoSchedule" }] } };
-    expect(strategicMergePatch(node, { spec: { taints: [{ key: "c", effect: "NoExecute" }, { key: "a", $patch: "delete" }] } })).toEqual({
-      spec: { taints: [{ key: "b", effect: "NoSchedule" }, { key: "c", effect: "NoExecute" }] },
+    expect(strategicMergePatch(node, { spec: { taints: [{ key: "c", effect: "NoExecute" }] } })).toEqual({ spec: { taints: [{ key: "c", effect: "NoExecute" }] } });
+    const pod = { status: { conditions: [{ type: "Ready", status: "True" }, { type: "PodScheduled", status: "True" }] } };
+    expect(strategicMergePatch(pod, { status: { conditions: [{ type: "Ready", status: "False" }, { type: "PodScheduled", $patch: "delete" }] } })).toEqual({
+      status: { conditions: [{ type: "Ready", status: "False" }] },
     });
   });
   it("JSON patch adds, replaces, removes and tests", () => {

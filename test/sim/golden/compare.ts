@@ -32,14 +32,28 @@ export const ANY = "<any>";
 const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const timeKeys = new Set(["creationTimestamp", "deletionTimestamp", "expirationTimestamp"]);
 
-/** Returns the differences; empty when equal. `loosen` may accept a path (returns "ok") or explain. */
-export function compareBodies(expected: unknown, actual: unknown, map: Mapping, loosen?: Loosen): string[] {
+/**
+ * Returns the differences; empty when equal. `loosen` may accept a path (returns "ok") or explain.
+ * `sent`: every string the transcript's requests carried. A timestamp the client sent must come
+ * back exactly; one the server made (not in `sent`: a DisruptionTarget or DisruptionAllowed
+ * transition, a disruptedPods entry) is checked for shape only.
+ */
+export function compareBodies(expected: unknown, actual: unknown, map: Mapping, loosen?: Loosen, sent: ReadonlySet<string> = new Set()): string[] {
   const diffs: string[] = [];
-  walk(expected, actual, "", diffs, map, loosen);
+  walk(expected, actual, "", diffs, map, loosen, sent);
   return diffs;
 }
 
-function walk(e: unknown, a: unknown, path: string, diffs: string[], map: Mapping, loosen?: Loosen): void {
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** A precondition 409 quotes uids and resourceVersions: the recorded ones, mapped to the replay's. */
+function mapMessage(message: string, map: Mapping): string {
+  return message
+    .replace(UUID_RE, (u) => map.get("uid", u) ?? u)
+    .replace(/(ResourceVersion in the precondition|ResourceVersion in record) \((\d+)\)/g, (_m, what: string, rv: string) => `${what} (${map.get("rv", rv) ?? rv})`);
+}
+
+function walk(e: unknown, a: unknown, path: string, diffs: string[], map: Mapping, loosen: Loosen | undefined, sent: ReadonlySet<string>): void {
   const l = loosen?.(path, e, a);
   if (l === "ok") return;
   if (typeof l === "string") return void diffs.push(`${path}: ${l}`);
@@ -50,11 +64,12 @@ function walk(e: unknown, a: unknown, path: string, diffs: string[], map: Mappin
     if (key === "resourceVersion") return note(diffs, path, map.learn("rv", e, a));
     if (key === "uid" && parent !== "ownerReferences" && !/ownerReferences\[\d+\]$/.test(path.split(".").slice(0, -1).join("."))) return note(diffs, path, map.learn("uid", e, a));
     if (key === "continue") return note(diffs, path, map.learn("continue", e, a));
-    if (timeKeys.has(key) || /disruptedPods\./.test(path)) {
+    if (timeKeys.has(key) || /disruptedPods\./.test(path) || (TIME_RE.test(e) && !sent.has(e))) {
       if (!TIME_RE.test(a)) diffs.push(`${path}: ${JSON.stringify(a)} is not a metav1.Time`);
       return;
     }
     if (key === "token" && path.endsWith("status.token")) return;
+    if (key === "message" && e !== a && mapMessage(e, map) === a) return;
   }
   if (e === null || a === null || typeof e !== "object" || typeof a !== "object") {
     if (e !== a) diffs.push(`${path || "(body)"}: expected ${JSON.stringify(e)}, got ${JSON.stringify(a)}`);
@@ -64,7 +79,7 @@ function walk(e: unknown, a: unknown, path: string, diffs: string[], map: Mappin
   if (Array.isArray(e)) {
     const aa = a as unknown[];
     if (e.length !== aa.length) diffs.push(`${path}: expected ${e.length} items, got ${aa.length}`);
-    for (let i = 0; i < Math.min(e.length, aa.length); i++) walk(e[i], aa[i], `${path}[${i}]`, diffs, map, loosen);
+    for (let i = 0; i < Math.min(e.length, aa.length); i++) walk(e[i], aa[i], `${path}[${i}]`, diffs, map, loosen, sent);
     return;
   }
   const eo = e as Record<string, unknown>;
@@ -75,7 +90,7 @@ function walk(e: unknown, a: unknown, path: string, diffs: string[], map: Mappin
       if (loosen?.(p, eo[k], undefined) !== "ok") diffs.push(`${p}: missing (expected ${JSON.stringify(eo[k])})`);
     } else if (!(k in eo)) {
       if (loosen?.(p, undefined, ao[k]) !== "ok") diffs.push(`${p}: unexpected ${JSON.stringify(ao[k])}`);
-    } else walk(eo[k], ao[k], p, diffs, map, loosen);
+    } else walk(eo[k], ao[k], p, diffs, map, loosen, sent);
   }
 }
 
