@@ -15,9 +15,20 @@ import { type KObj, SimServer } from "../../agent/sim";
 
 const DEPLOY = new URL("../../deploy", import.meta.url).pathname;
 
+/**
+ * deploy/monitoring/files/ holds what Prometheus and Grafana read themselves (a plain rules file,
+ * a dashboard), not Kubernetes objects; `kubectl apply -f deploy/monitoring/` does not recurse
+ * into it.
+ */
+const NOT_MANIFESTS = new Set([join("monitoring", "files")]);
+
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir)
-    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? yamlFiles(join(dir, f)) : /\.ya?ml$/.test(f) ? [join(dir, f)] : []))
+    .flatMap((f) => {
+      const p = join(dir, f);
+      if (statSync(p).isDirectory()) return NOT_MANIFESTS.has(relative(DEPLOY, p)) ? [] : yamlFiles(p);
+      return /\.ya?ml$/.test(f) ? [p] : [];
+    })
     .sort();
 }
 

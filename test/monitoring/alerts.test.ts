@@ -1,6 +1,6 @@
 /**
  * `promtool test rules`: input series → which alerts fire when, for every alert in
- * deploy/monitoring/sluice-rules.yaml, including the cases that must stay quiet (a normal
+ * deploy/monitoring/files/sluice-rules.yaml, including the cases that must stay quiet (a normal
  * reboot's few minutes of silence). Expected annotations are the rule's own with $labels filled
  * in, so the test checks labels and templating without copying prose.
  */
@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { tempDir } from "../helpers/tmp";
 
-const rulesPath = join(import.meta.dirname, "../../deploy/monitoring/sluice-rules.yaml");
+const rulesPath = join(import.meta.dirname, "../../deploy/monitoring/files/sluice-rules.yaml");
 const rules = (parse(readFileSync(rulesPath, "utf8")) as { groups: Array<{ rules: Array<{ alert: string; labels: Record<string, string>; annotations: Record<string, string> }> }> }).groups.flatMap((g) => g.rules);
 
 const n1 = 'instance="n1:9747",job="sluice"';

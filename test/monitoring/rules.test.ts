@@ -13,7 +13,7 @@ import { exportedSeriesNames } from "../../agent/metrics";
 import { tempDir } from "../helpers/tmp";
 
 const dir = join(import.meta.dirname, "../../deploy/monitoring");
-const rulesPath = join(dir, "sluice-rules.yaml");
+const rulesPath = join(dir, "files/sluice-rules.yaml");
 interface Rule {
   alert: string;
   expr: string;
@@ -23,7 +23,7 @@ interface Rule {
 }
 const rulesFile = parse(readFileSync(rulesPath, "utf8")) as { groups: Array<{ name: string; rules: Rule[] }> };
 const rules = rulesFile.groups.flatMap((g) => g.rules);
-const dashboard = JSON.parse(readFileSync(join(dir, "grafana-dashboard.json"), "utf8"));
+const dashboard = JSON.parse(readFileSync(join(dir, "files/grafana-dashboard.json"), "utf8"));
 
 function promtool(...args: string[]): { status: number | null; out: string } {
   const r = spawnSync("promtool", args, { encoding: "utf8" });
