@@ -60,14 +60,11 @@ export async function drainNode(opts: DrainOptions, deps: DrainDeps, signal?: Ab
     const line = summarize(result);
     if (outcome === "drained") log.notice(line, { node });
     else log.warning(line, { node, pods: result.held.map((h) => `${h.namespace}/${h.name}`), pdbs: result.pdbs });
-    const reason = outcome === "drained" ? "Drained" : outcome === "timed-out" ? "DrainTimedOut" : "DrainFailed";
-    await events.record({ node, type: outcome === "drained" ? "Normal" : "Warning", reason, message: line });
     return result;
   };
 
   let waiter: Waiter | undefined;
   try {
-    await events.record({ node, type: "Normal", reason: "Draining", message: `sluice is draining ${node}` });
     if ((opts.delayMs ?? 0) > 0) {
       log.info("waiting drainDelay before evicting", { node, delayMs: opts.delayMs });
       await clock.sleep(opts.delayMs!, stop);

@@ -3,7 +3,7 @@
  * then reboot (drained, or forceReboot) or give up (aborting). The drain stops at once when the
  * slot is lost, when the maintenance window closes, or on SIGTERM (which keeps the slot).
  */
-import { afterRebootAnnotations, drainNode, holdMarkPatch, markBeforeReboot } from "../drain";
+import { afterRebootAnnotations, drainNode, holdMarkPatch, markBeforeReboot, summarize } from "../drain";
 import { SluiceError, errorMessage } from "../ports";
 import { windowFit } from "../window";
 import { renderMessage, SLUICE_MESSAGES } from "../notify/template";
@@ -91,7 +91,7 @@ export async function tickDraining(s: DrainingState, ctx: TickContext): Promise<
   if (forced && !settings.forceReboot) {
     // The in-progress annotation goes with the abort; the cordon is undone by aborting.
     if (settings.annotateNodes) await nk.patchNode(node, { annotations: afterRebootAnnotations(settings.kuredAnnotations) }).catch(() => {});
-    return abort(`drain ${result.outcome}: ${result.error?.message ?? result.held.map((h) => `${h.namespace}/${h.name}`).join(", ")}`);
+    return abort(summarize(result));
   }
   if (settings.rebootDelay > 0) {
     deps.log.info("waiting rebootDelay before rebooting", { delayMs: settings.rebootDelay });
@@ -108,7 +108,7 @@ export async function tickDraining(s: DrainingState, ctx: TickContext): Promise<
     if (ctx.stop.aborted) return { to: s };
     return abort(`could not confirm reboot slot ${s.slot} before rebooting: ${errorMessage(err)}`);
   }
-  const why = forced ? `drain ${result.outcome}, rebooting anyway (forceReboot)` : `drained (${result.evicted} pods evicted); rebooting`;
+  const why = forced ? `${summarize(result)} Rebooting anyway (forceReboot)` : `${summarize(result)}; rebooting`;
   return {
     to: { phase: "rebooting", since: deps.clock.now(), slot: s.slot, wasUnschedulable: s.wasUnschedulable, needSince: s.needSince, ...(s.newVersion ? { newVersion: s.newVersion } : {}), bootIdBefore, attempts: 1, requestedAt: deps.clock.now() },
     edge: forced ? "forced" : "drained",

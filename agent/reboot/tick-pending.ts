@@ -4,7 +4,7 @@
  * lock's fair queue. The wait runs across ticks; anything that makes the node ineligible leaves
  * the queue (its needSince keeps its place for when it comes back).
  */
-import { needMarkPatch } from "../drain";
+import { needMarkPatch, setPendingTaint, withPreferNoSchedule } from "../drain";
 import { annotationInhibitor, checkBlockers, fileInhibitors, type Inhibitor, inhibitorsKey } from "../gates";
 import { queueStanding } from "../lock";
 import { errorMessage } from "../ports";
@@ -19,14 +19,22 @@ function needReason(need: RebootNeed): string {
   return says.join("; ") || "a reboot-need source says so";
 }
 
-/** Keeps the backlog mark on the Node equal to the need; best effort, only when it differs. */
+/**
+ * Keeps the backlog mark (and kured's PreferNoSchedule taint, when configured) on the Node equal
+ * to the need; best effort, written only when it differs from the watched Node.
+ */
 async function markNeed(ctx: TickContext, needed: boolean, since?: number): Promise<void> {
   const n = ctx.nodeWatch.current();
   if (!n) return;
-  const patch = needMarkPatch(n.metadata, needed, since);
-  if (!patch) return;
   try {
-    await ctx.nodeKube.patchNode(ctx.node, patch);
+    const patch = needMarkPatch(n.metadata, needed, since);
+    if (patch) await ctx.nodeKube.patchNode(ctx.node, patch);
+    const key = ctx.settings.preferNoScheduleTaint;
+    if (key && withPreferNoSchedule(n.spec?.taints, key, needed)) {
+      // NodeRestriction forbids a node to change its own taints: this goes with the ServiceAccount.
+      await setPendingTaint({ kube: ctx.deps.kube, clock: ctx.deps.clock, log: ctx.deps.log, events: ctx.deps.events }, ctx.node, key, needed);
+    }
+    ctx.untell("need-mark");
   } catch (err) {
     ctx.tell("need-mark", errorMessage(err), { level: "warning", message: "cannot mark the reboot need on the Node", fields: { error: errorMessage(err) } });
   }

@@ -150,7 +150,7 @@ describe("deploy/rbac.yaml (one credential)", () => {
     expect(node.spec.unschedulable).toBeFalsy();
     expect(node.metadata.labels["sluice.dev/phase"]).toBe("done");
     expect(logs.text).not.toMatch(/forbidden|cannot/i);
-    expect(server.store.list("events", "default").map((x) => x.reason)).toEqual(expect.arrayContaining(["Cordoned", "Drained", "Uncordoned"]));
+    expect(server.store.list("events", "default").map((x) => x.reason)).toEqual(expect.arrayContaining(["Cordoned", "Uncordoned"]));
     expect(audit(server.auditLog, rbac)).toEqual({ refused: [], unused: [] });
   }, 60_000);
 
