@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cordon, drainNode, markAfterReboot, markBeforeReboot } from "../../agent/drain";
 import { KubeEventRecorder } from "../../agent/events";
 import { checkBlockers } from "../../agent/gates";
-import { ClientNodeKube, KubeError } from "../../agent/kube";
+import { KubeError } from "../../agent/kube";
+import { simKube } from "../helpers/kube";
 import { RebootLock, pauseGroup, readLockState, resumeGroup } from "../../agent/lock";
 import { Logger, nullLogger } from "../../agent/log";
 import { FakeClock } from "../../agent/ports";
@@ -47,7 +48,7 @@ const code = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => (e inst
 describe("deploy/rbac.yaml", () => {
   it("lets the ServiceAccount run the lock, the blockers, the marking, the drain and the Events (one credential)", async () => {
     const { clock, server } = await start();
-    const kube = new ClientNodeKube(server.kubeConfig("agent-token"));
+    const kube = simKube(server, "agent-token");
     const logs = new Capture();
     const log = new Logger({ sink: logs, level: "warning" });
     const events = new KubeEventRecorder({ kube, clock, log }, { host: "node-a" });
@@ -81,7 +82,7 @@ describe("deploy/rbac.yaml", () => {
 
   it("lets the kubelet identity do the node-scoped work for its own node only (two credentials)", async () => {
     const { clock, server } = await start();
-    const kubelet = new ClientNodeKube(server.kubeConfig("node-a-token"));
+    const kubelet = simKube(server, "node-a-token");
     const events = new KubeEventRecorder({ kube: kubelet, clock, log: nullLogger }, { host: "node-a" });
     const deps = { kube: kubelet, clock, log: nullLogger, events };
     await cordon(deps, "node-a");
@@ -95,7 +96,7 @@ describe("deploy/rbac.yaml", () => {
 
   it("allows the calls the code makes only off the happy path (after a 409, before an eviction retry, for a repeated Event)", async () => {
     const { clock, server } = await start();
-    const kube = new ClientNodeKube(server.kubeConfig("agent-token"));
+    const kube = simKube(server, "agent-token");
     await kube.createLease("sluice", { metadata: { name: "sluice-default-0" }, spec: {} });
     expect(await code(kube.getLease("sluice", "sluice-default-0"))).toBe("ok"); // the lock's re-read after a conflict
     const pod = server.store.list("/pods", "apps")[0]!;
@@ -111,7 +112,7 @@ describe("deploy/rbac.yaml", () => {
 
   it("gives the ServiceAccount nothing else that was tried", async () => {
     const { server } = await start();
-    const kube = new ClientNodeKube(server.kubeConfig("agent-token"));
+    const kube = simKube(server, "agent-token");
     const pod = server.store.list("/pods", "apps")[0]!;
     const refused: Array<[string, () => Promise<unknown>]> = [
       ["delete a pod", () => kube.deletePod("apps", pod.metadata.name, 0)],

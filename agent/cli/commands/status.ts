@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { DateTime } from "luxon";
 import type { LoadedConfig } from "../../config";
 import { nodeFs } from "../../host";
-import type { LockState } from "../../lock";
+import { type LockState, readLockState } from "../../lock";
 import type { SignalsStatus } from "../../signals";
 import { errorMessage } from "../../ports";
 import { nullLogger } from "../../log";
@@ -58,8 +58,12 @@ export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Re
     return report;
   }
   try {
-    const { kube, heavy } = await kubeClient(s);
-    report.lock = await heavy.lockAdmin.readLockState(kube, { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
+    const kube = await kubeClient(s, env);
+    try {
+      report.lock = await readLockState(kube, { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
+    } finally {
+      kube.close();
+    }
   } catch (err) {
     report.lockError = errorMessage(err);
   }

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { cordon, drainNode, markAfterReboot, markBeforeReboot, type MarkOptions } from "../../drain";
 import { KubeEventRecorder } from "../../events";
 import { checkBlockers } from "../../gates";
-import { ClientNodeKube, type Kube } from "../../kube";
+import { HttpKube, type Kube, resolveKubeconfig } from "../../kube";
 import { RebootLock, slotName } from "../../lock";
 import { Logger } from "../../log";
 import type { Clock } from "../../ports";
@@ -77,7 +77,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const mark: MarkOptions = { preRebootNodeLabels: ["sluice.dev/phase=rebooting"], postRebootNodeLabels: ["sluice.dev/phase=done"], annotateNodes: true };
 
   const host = async (node: string, index: number): Promise<void> => {
-    const kube: Kube = new ClientNodeKube(server.kubeConfig());
+    const kube: Kube = new HttpKube(resolveKubeconfig(server.kubeconfigYaml()));
     const log = quiet.child({ node });
     const events = new KubeEventRecorder({ kube, clock, log }, { host: node });
     const deps = { kube, clock, log, events };
