@@ -34,8 +34,16 @@ export function evict(reg: Registry, t: Target, body: unknown, versions = evicti
   const pod = reg.store.get("/pods", `${t.namespace}/${t.name}`);
   if (!pod) throw notFound({ group: "", resource: "pods" }, t.name);
   const grace = eviction.deleteOptions?.gracePeriodSeconds as number | undefined;
-  if (canIgnorePdb(pod)) {
+  // As v1.28 (golden 17): a UID precondition is checked at the delete, after the PDB's budget was spent.
+  const uid = eviction.deleteOptions?.preconditions?.uid as string | undefined;
+  const deletePod = () => {
+    if (uid && uid !== pod.metadata.uid) {
+      throw failure(409, "Conflict", `Operation cannot be fulfilled on Pod "${t.name}": the UID in the precondition (${uid}) does not match the UID in record (${pod.metadata.uid}). The object might have been deleted and then recreated`, { name: t.name, kind: "Pod" });
+    }
     reg.deletePod(pod, grace);
+  };
+  if (canIgnorePdb(pod)) {
+    deletePod();
     return created;
   }
   const pdbs = matchingPdbs(reg, pod);
@@ -53,7 +61,7 @@ export function evict(reg: Registry, t: Target, body: unknown, versions = evicti
     }
     checkAndDecrement(reg, pdb, pod.metadata.name);
   }
-  reg.deletePod(pod, grace);
+  deletePod();
   return created;
 }
 
