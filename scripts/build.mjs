@@ -84,9 +84,9 @@ function gitCommit() {
   }
 }
 
-async function bundle() {
-  mkdirSync(dist, { recursive: true });
-  const common = {
+/** esbuild options shared by every bundle of agent code (the benchmarks bundle their probes with them too). */
+export function commonOptions() {
+  return {
     bundle: true,
     platform: "node",
     target: `node${NODE_VERSION.split(".")[0]}`,
@@ -104,14 +104,40 @@ async function bundle() {
     inject: [join(root, "scripts/import-meta-url.cjs")],
     metafile: true,
   };
+}
+
+/** The main bundle's plugins: optional requires stubbed, agent/cli/heavy.ts loaded on use. */
+export const mainPlugins = () => [stubOptional, heavyChunk];
+
+/**
+ * The packages (node_modules) a bundle carries, with the bytes of each, from esbuild's metafile:
+ * what the executable ships and every process that loads the bundle pays for.
+ */
+export function bundledPackages(metafile) {
+  const out = Object.values(metafile.outputs)[0];
+  const sizes = {};
+  for (const [path, { bytesInOutput }] of Object.entries(out.inputs)) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+    const name = m ? m[1] : "(sluice)";
+    sizes[name] = (sizes[name] ?? 0) + bytesInOutput;
+  }
+  return sizes;
+}
+
+async function bundle() {
+  mkdirSync(dist, { recursive: true });
+  const common = commonOptions();
   const size = (r) => `${(Object.values(r.metafile.outputs)[0].bytes / 1024).toFixed(0)} KiB`;
   const main = await esbuild.build({
     ...common,
     entryPoints: [join(root, "agent/cli/main.ts")],
     outfile: join(dist, "sluice.cjs"),
     banner: { js: "#!/usr/bin/env node" },
-    plugins: [stubOptional, heavyChunk],
+    plugins: mainPlugins(),
   });
+  // The agent's path must not carry client-node (DESIGN "Footprint"): its types only, never its code.
+  const forbidden = Object.keys(bundledPackages(main.metafile)).filter((p) => p === "@kubernetes/client-node");
+  if (forbidden.length) throw new Error(`dist/sluice.cjs bundles ${forbidden.join(", ")}: import its types only (import type)`);
   chmodSync(join(dist, "sluice.cjs"), 0o755);
   const heavy = await esbuild.build({
     ...common,
@@ -198,7 +224,9 @@ async function main() {
   console.log(`sea: dist/sluice-linux-arm64 (node ${NODE_VERSION})`);
 }
 
-main().catch((err) => {
-  console.error(`build failed: ${err.message}`);
-  process.exitCode = 1;
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(`build failed: ${err.message}`);
+    process.exitCode = 1;
+  });
+}

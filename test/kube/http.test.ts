@@ -5,7 +5,8 @@
  * server sends them (bookmarks, ERROR 410, a clean end) and as a broken one might (garbage).
  */
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +34,7 @@ beforeAll(async () => {
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       const peer = (req.socket as TLSSocket).getPeerCertificate();
-      seen.push({ path: req.url ?? "", cn: peer?.subject?.CN, authorization: req.headers.authorization, body, contentType: req.headers["content-type"] });
+      seen.push({ path: req.url ?? "", cn: peer?.subject?.CN as string | undefined, authorization: req.headers.authorization, body, contentType: req.headers["content-type"] });
       handler(req, res, body);
     });
   });
