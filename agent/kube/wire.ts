@@ -5,6 +5,7 @@
  * are listed by hand, so the objects callers get are what the types say they are.
  */
 import type { CoreV1Event, V1Lease, V1Node, V1Pod } from "@kubernetes/client-node";
+import { KubeError } from "./errors";
 import { MicroTime, microTime } from "./microtime";
 
 type Obj = Record<string, any>;
@@ -27,6 +28,9 @@ function each(list: unknown, keys: string[]): void {
 }
 
 function meta(o: Obj): void {
+  // A server (or something posing as one) answering `null`, a string or a list where an object
+  // belongs is unavailable, not a TypeError deep in a caller.
+  if (typeof o !== "object" || o === null || Array.isArray(o)) throw new KubeError("unavailable", `the API server answered ${o === null ? "null" : Array.isArray(o) ? "a list" : typeof o} where an object belongs`);
   date(o.metadata, "creationTimestamp");
   date(o.metadata, "deletionTimestamp");
   each(o.metadata?.managedFields, ["time"]);

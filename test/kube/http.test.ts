@@ -162,6 +162,10 @@ describe("errors keep the server's words", () => {
     expect((await failure(client({ "insecure-skip-tls-verify": true }).getNode("node-a"))).message).toMatch(/not JSON/);
     handler = (_q, res) => json(res, 200, { kind: "LeaseList", metadata: {} });
     expect((await failure(client({ "insecure-skip-tls-verify": true }).listLeases("sluice"))).message).toMatch(/without items/);
+    handler = (_q, res) => json(res, 200, { kind: "LeaseList", metadata: {}, items: [null] });
+    expect((await failure(client({ "insecure-skip-tls-verify": true }).listLeases("sluice"))).message).toMatch(/answered null where an object belongs/);
+    handler = (_q, res) => json(res, 200, "a string");
+    expect((await failure(client({ "insecure-skip-tls-verify": true }).getNode("node-a"))).message).toMatch(/answered string/);
   });
 
   it("a server that never answers times out", async () => {
