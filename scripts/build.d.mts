@@ -3,3 +3,4 @@ import type { BuildOptions, Metafile, Plugin } from "esbuild";
 export function commonOptions(): BuildOptions;
 export function mainPlugins(): Plugin[];
 export function bundledPackages(metafile: Metafile): Record<string, number>;
+export const SEA_EXEC_ARGV: string[];

