@@ -93,9 +93,11 @@ export async function kubeClients(s: Settings, env: Record<string, string | unde
   };
 }
 
-/** The ServiceAccount's client alone, for the operator commands (lock, status). */
-export async function kubeClient(s: Settings, env: Record<string, string | undefined> = process.env): Promise<HttpKube> {
-  return (await connect(s.kubeconfig, "kubeconfig", env)).kube;
+/** The ServiceAccount's client alone, for the operator commands (lock, status); warnings go to `log`. */
+export async function kubeClient(s: Settings, env: Record<string, string | undefined>, log: Logger): Promise<HttpKube> {
+  const { kube, warnings } = await connect(s.kubeconfig, "kubeconfig", env);
+  for (const w of warnings) log.warning(w);
+  return kube;
 }
 
 /**

@@ -71,7 +71,7 @@ function safeUser(): string {
 
 async function run(cmd: Command, ctx: CliContext, body: (kube: Kube, s: Settings, admin: LockAdmin) => Promise<void>): Promise<void> {
   const s = (await loadFromCommand(cmd, ctx)).settings;
-  const kube = await kubeClient(s, ctx.env);
+  const kube = await kubeClient(s, ctx.env, ctx.log);
   try {
     await body(kube, s, lockAdmin);
   } catch (err) {
