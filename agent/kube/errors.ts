@@ -1,7 +1,7 @@
 /**
  * Kubernetes failures, classified once at the port's boundary so no caller inspects HTTP codes.
- * client-node 2.x throws ApiException {code, body (JSON text), headers}; network failures are
- * plain errors (fetch/undici), which count as `unavailable`.
+ * Every KubeError keeps the server's Status message, reason and details: "HTTP 403" alone tells
+ * an operator nothing, the authorizer's sentence does.
  */
 import { SluiceError } from "../ports/errors";
 
@@ -65,37 +65,57 @@ export function codeForStatus(status: number, reason?: string): KubeErrorCode {
   }
 }
 
+/**
+ * Seconds of a Retry-After header, on the answers where the server means it (429, 503). The
+ * HTTP-date form is not used by kube-apiserver and is ignored rather than guessed at.
+ */
+export function retryAfterMs(httpStatus: number, header: string | undefined): number | undefined {
+  if (header === undefined || (httpStatus !== 429 && httpStatus !== 503)) return undefined;
+  const t = header.trim();
+  if (!/^\d{1,6}$/.test(t)) return undefined;
+  return Number(t) * 1000;
+}
+
 /** Builds the KubeError for a Status object (HTTP error body or a watch ERROR event). */
 export function fromStatus(status: StatusLike, httpStatus: number | undefined, headers?: Record<string, string>, cause?: unknown): KubeError {
-  const http = httpStatus ?? status.code ?? 500;
-  const retryHeader = headers?.["retry-after"] ?? headers?.["Retry-After"];
-  const retryS = retryHeader !== undefined && /^\d+$/.test(retryHeader.trim()) ? Number(retryHeader) : status.details?.retryAfterSeconds;
-  return new KubeError(codeForStatus(http, status.reason), status.message ?? `HTTP ${http}`, {
+  const http = httpStatus ?? (typeof status.code === "number" ? status.code : 500);
+  const message = typeof status.message === "string" && status.message ? status.message : http === 401 ? "Unauthorized" : `HTTP ${http}`;
+  const reason = typeof status.reason === "string" ? status.reason : undefined;
+  const details = typeof status.details === "object" && status.details !== null ? status.details : undefined;
+  return new KubeError(codeForStatus(http, reason), message, {
     status: http,
-    reason: status.reason,
-    details: status.details,
-    retryAfterMs: retryHeader !== undefined && retryS !== undefined ? retryS * 1000 : undefined,
+    reason,
+    details,
+    retryAfterMs: retryAfterMs(http, headers?.["retry-after"] ?? headers?.["Retry-After"]),
     cause,
   });
 }
 
-/** The one place that turns whatever client-node threw into a KubeError. */
+/** A failure before any answer (refused, reset, TLS, DNS): the server is unavailable. */
+export function networkError(err: unknown, what: string): KubeError {
+  const e = err as NodeJS.ErrnoException;
+  const detail = e?.code && !String(e.message).includes(e.code) ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+  return new KubeError("unavailable", `Kubernetes API unreachable (${what}): ${detail}`, { cause: err });
+}
+
+/**
+ * Whatever a port call threw, as a KubeError. Recognised by shape, not instanceof: a KubeError
+ * made by another bundle chunk's copy of this class is still one.
+ */
 export function classify(err: unknown): KubeError {
-  if (err instanceof KubeError) return err;
-  const e = err as { code?: unknown; body?: unknown; headers?: Record<string, string>; statusCode?: unknown };
-  const http = typeof e?.code === "number" ? e.code : typeof e?.statusCode === "number" ? e.statusCode : undefined;
-  if (http !== undefined && http >= 100) {
-    let status: StatusLike = {};
-    if (typeof e.body === "string") {
-      try {
-        status = JSON.parse(e.body) as StatusLike;
-      } catch {
-        status = { message: e.body };
-      }
-    } else if (e.body && typeof e.body === "object") status = e.body as StatusLike;
-    if (!status.message) status.message = http === 401 ? "Unauthorized" : `HTTP ${http}`;
-    return fromStatus(status, http, e.headers, err);
-  }
+  if (isKubeError(err)) return err as KubeError;
   const message = err instanceof Error ? err.message : String(err);
   return new KubeError("unavailable", `Kubernetes API unreachable: ${message}`, { cause: err });
+}
+
+const CODES = new Set<string>(["not-found", "already-exists", "conflict", "too-many-requests", "forbidden", "unauthorized", "invalid", "bad-request", "gone", "unavailable"]);
+
+/**
+ * A KubeError from any chunk: an Error with one of our codes and KubeError's own fields. Not by
+ * class name: a bundler may rename a class to keep two copies apart.
+ */
+export function isKubeError(err: unknown, code?: KubeErrorCode): err is KubeError {
+  if (!(err instanceof Error)) return false;
+  const e = err as Partial<KubeError>;
+  return typeof e.code === "string" && CODES.has(e.code) && "status" in err && "retryAfterMs" in err && (code === undefined || e.code === code);
 }

@@ -1,7 +1,8 @@
 /**
  * The narrow Kubernetes port: exactly what the lock, drain and reboot modules need. Objects are
- * client-node's model types; every failure is a KubeError. Only agent/cli constructs the real
- * implementation (ClientNodeKube); tests point one at the sim server.
+ * client-node's model types (type-only: nothing of client-node is loaded at run time); every
+ * failure is a KubeError. Only agent/cli constructs the real implementation (HttpKube); tests
+ * point one at the sim server (test/helpers/kube.ts).
  */
 import type { CoreV1Event, V1Lease, V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
 
@@ -51,6 +52,11 @@ export type EvictionVersion = "policy/v1" | "policy/v1beta1";
 
 export interface EvictOptions {
   gracePeriodSeconds?: number;
+  /**
+   * Sent as deleteOptions.preconditions.uid: the server answers 409 (conflict) when the pod of
+   * this name is another pod (a StatefulSet's replacement), so the caller can count it as gone.
+   */
+  uid?: string;
 }
 
 export interface Kube {

@@ -6,7 +6,7 @@
  * evictions go out in parallel and deletions are noticed promptly. Median of 3 trials.
  */
 import { drainNode } from "../../agent/drain";
-import { ClientNodeKube } from "../../agent/kube";
+import { HttpKube, resolveKubeconfig } from "../../agent/kube";
 import { nullLogger } from "../../agent/log";
 import { discardEvents, systemClock } from "../../agent/ports";
 import { SimCluster, SimServer } from "../../agent/sim";
@@ -23,7 +23,7 @@ async function trial(): Promise<{ drainMs: number; rttMs: number }> {
   try {
     for (const n of ["node-a", "node-b"]) cluster.addNode(n);
     for (let i = 0; i < PODS; i++) addPod(server, { name: `p-${i}`, grace: GRACE_S, node: "node-a" });
-    const kube = new ClientNodeKube(server.kubeConfig());
+    const kube = new HttpKube(resolveKubeconfig(server.kubeconfigYaml()));
     await kube.patchNode("node-a", { unschedulable: true });
     // One round trip, as the drain's own requests see it (warm connection, same client).
     const rtts: number[] = [];

@@ -6,7 +6,7 @@
  * (join + leave) per served node. Fairness is Spearman's rank correlation between the order of
  * need and the order of service. Idle load runs on a fake clock: three simulated hours.
  */
-import { ClientNodeKube } from "../../agent/kube";
+import { HttpKube, resolveKubeconfig } from "../../agent/kube";
 import { nullLogger } from "../../agent/log";
 import { RebootLock } from "../../agent/lock";
 import { FakeClock, discardEvents, systemClock } from "../../agent/ports";
@@ -16,7 +16,7 @@ import { type BenchSuite, type Figure, figure, percentiles } from "./types";
 const LEASES = "coordination.k8s.io/leases";
 const NEED = Date.UTC(2026, 0, 5, 8, 0, 0);
 
-function lockFor(kube: ClientNodeKube, node: string, clock = systemClock): RebootLock {
+function lockFor(kube: HttpKube, node: string, clock = systemClock): RebootLock {
   return new RebootLock(
     { namespace: "sluice", group: "default", concurrency: 1, nodeName: node, lockTtlMs: 0, headGraceMs: 15_000 },
     { kube, clock, log: nullLogger, events: discardEvents },
@@ -44,7 +44,7 @@ const phase = (what: string) => process.env.LOCK_BENCH_DEBUG && process.stderr.w
 /** N waiters on one slot; `measured` handovers (the first ones) are timed. */
 async function handovers(n: number, measured: number): Promise<Figure[]> {
   const server = await new SimServer({ namespaces: ["sluice"], historyLimit: 20_000 }).start();
-  const kube = new ClientNodeKube(server.kubeConfig());
+  const kube = new HttpKube(resolveKubeconfig(server.kubeconfigYaml()));
   const nodes = Array.from({ length: n }, (_, i) => `node-${String(i).padStart(4, "0")}`);
   // Need order is a fixed permutation of start order, so serving in start order would score low.
   const needRank = new Map(nodes.map((node, i) => [node, (i * 7919) % n]));
@@ -132,7 +132,7 @@ async function handovers(n: number, measured: number): Promise<Figure[]> {
 async function idle(agents: number): Promise<Figure> {
   const clock = new FakeClock();
   const server = await new SimServer({ namespaces: ["sluice"], clock }).start();
-  const kube = new ClientNodeKube(server.kubeConfig());
+  const kube = new HttpKube(resolveKubeconfig(server.kubeconfigYaml()));
   const locks = Array.from({ length: agents }, (_, i) => lockFor(kube, `idle-${i}`, clock));
   await Promise.all(locks.map((l) => l.start()));
   server.faults.resetCounters();

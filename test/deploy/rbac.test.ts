@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cordon, drainNode, markAfterReboot, markBeforeReboot, setPendingTaint } from "../../agent/drain";
 import { KubeEventRecorder } from "../../agent/events";
 import { checkBlockers } from "../../agent/gates";
-import { ClientNodeKube, type Kube, KubeError, type V1Node } from "../../agent/kube";
+import { type Kube, KubeError, type V1Node } from "../../agent/kube";
+import { simKube } from "../helpers/kube";
 import { RebootLock, pauseGroup, readLockState, resumeGroup } from "../../agent/lock";
 import { Logger, nullLogger } from "../../agent/log";
 import { FakeClock } from "../../agent/ports";
@@ -111,7 +112,7 @@ describe("deploy/rbac.yaml (one credential)", () => {
 
   it("lets the ServiceAccount run every flow, is refused nothing, and grants nothing unused", async () => {
     const { clock, server } = await start(rbac);
-    const kube = new ClientNodeKube(server.kubeConfig("agent-token"));
+    const kube = simKube(server, "agent-token");
     const logs = new Capture();
     const log = new Logger({ sink: logs, level: "warning" });
     const events = new KubeEventRecorder({ kube, clock, log }, { host: "node-a" });
@@ -156,7 +157,7 @@ describe("deploy/rbac.yaml (one credential)", () => {
 
   it("gives the ServiceAccount nothing else that was tried", async () => {
     const { server } = await start(rbac);
-    const kube = new ClientNodeKube(server.kubeConfig("agent-token"));
+    const kube = simKube(server, "agent-token");
     const pod = server.store.list("/pods", "apps")[0]!;
     const refused: Array<[string, () => Promise<unknown>]> = [
       ["delete a pod", () => kube.deletePod("apps", pod.metadata.name, 0)],
@@ -181,8 +182,8 @@ describe("deploy/node-identity (two credentials, under NodeRestriction)", () => 
 
   async function flows(rbac: string, withTaint: boolean) {
     const { clock, server } = await start(rbac);
-    const sa = new ClientNodeKube(server.kubeConfig("agent-token"));
-    const kubelet = new ClientNodeKube(server.kubeConfig("node-a-token"));
+    const sa = simKube(server, "agent-token");
+    const kubelet = simKube(server, "node-a-token");
     const logs = new Capture();
     const log = new Logger({ sink: logs, level: "warning" });
     const events = new KubeEventRecorder({ kube: kubelet, clock, log }, { host: "node-a" });

@@ -1,11 +1,12 @@
 /**
- * drainNode against the in-memory API server (loopback HTTP through the real ClientNodeKube), on a
+ * drainNode against the in-memory API server (loopback HTTP through the real HttpKube), on a
  * fake clock shared with the simulated kubelets and controllers.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { cordon, drainNode, summarize, type DrainOptions } from "../../agent/drain";
 import { KubeError, type Kube } from "../../agent/kube";
 import { type Harness, addPdb, addPod, drive, pod, startSim, statefulSet } from "./harness";
+import { simKube } from "../helpers/kube";
 
 let h: Harness;
 afterEach(async () => h?.stop());
@@ -209,8 +210,7 @@ describe("drainNode", () => {
   it("a drain that cannot list pods for lack of rights fails at once with the reason", async () => {
     h = await startSim();
     const dev = h.server.addUser({ token: "dev", name: "dev", groups: ["devs"] });
-    const { ClientNodeKube } = await import("../../agent/kube");
-    const r = await drive(h.clock, drainNode(opts(), { ...h.deps, kube: new ClientNodeKube(h.server.kubeConfig(dev)) }));
+    const r = await drive(h.clock, drainNode(opts(), { ...h.deps, kube: simKube(h.server, dev) }));
     expect(r.outcome).toBe("failed");
     expect(r.error?.code).toBe("forbidden");
     expect(r.outcome).toBe("failed");

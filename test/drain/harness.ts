@@ -6,7 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { type DrainDeps } from "../../agent/drain";
-import { ClientNodeKube } from "../../agent/kube";
+import type { HttpKube } from "../../agent/kube";
+import { simKube } from "../helpers/kube";
 import { Logger } from "../../agent/log";
 import { type EventRecorder, FakeClock, type NodeEvent } from "../../agent/ports";
 import { type KObj, SimCluster, SimServer } from "../../agent/sim";
@@ -26,7 +27,7 @@ export interface Harness {
   clock: FakeClock;
   server: SimServer;
   cluster: SimCluster | undefined;
-  kube: ClientNodeKube;
+  kube: HttpKube;
   events: RecordedEvents;
   logs: Capture;
   deps: DrainDeps;
@@ -41,7 +42,7 @@ export async function startSim(o: { kubelets?: boolean; legacyPolicy?: boolean; 
     if (cluster) cluster.addNode(n);
     else server.apply({ apiVersion: "v1", kind: "Node", metadata: { name: n } });
   }
-  const kube = new ClientNodeKube(server.kubeConfig());
+  const kube = simKube(server);
   const events = new RecordedEvents();
   const logs = new Capture();
   const log = new Logger({ sink: logs, level: "debug", now: () => clock.now() });

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cordon, markAfterReboot, markBeforeReboot, setPendingTaint, type DrainDeps, type MarkOptions } from "../../agent/drain";
 import { KubeEventRecorder } from "../../agent/events";
-import { ClientNodeKube } from "../../agent/kube";
+import { simKube } from "../helpers/kube";
 import { nullLogger } from "../../agent/log";
 import { FakeClock } from "../../agent/ports";
 import { SimServer } from "../../agent/sim";
@@ -17,7 +17,7 @@ beforeEach(async () => {
   const clock = new FakeClock();
   server = await new SimServer({ clock }).start();
   server.apply({ apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { zone: "a" } } });
-  const kube = new ClientNodeKube(server.kubeConfig());
+  const kube = simKube(server);
   deps = { kube, clock, log: nullLogger, events: new KubeEventRecorder({ kube, clock, log: nullLogger }, { host: "node-a" }) };
 });
 afterEach(async () => server.stop());

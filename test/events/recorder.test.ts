@@ -1,7 +1,7 @@
 /** KubeEventRecorder against the sim: Event shape, kubectl-style folding of repeats, never throwing. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KubeEventRecorder, correlate, eventName } from "../../agent/events";
-import { ClientNodeKube } from "../../agent/kube";
+import { simKube } from "../helpers/kube";
 import { Logger } from "../../agent/log";
 import { FakeClock } from "../../agent/ports";
 import { SimServer } from "../../agent/sim";
@@ -17,7 +17,7 @@ beforeEach(async () => {
   server = await new SimServer({ clock }).start();
   server.apply({ apiVersion: "v1", kind: "Node", metadata: { name: "node-a" } });
   logs = new Capture();
-  rec = new KubeEventRecorder({ kube: new ClientNodeKube(server.kubeConfig()), clock, log: new Logger({ sink: logs }) }, { host: "node-a" });
+  rec = new KubeEventRecorder({ kube: simKube(server), clock, log: new Logger({ sink: logs }) }, { host: "node-a" });
 });
 afterEach(async () => server.stop());
 

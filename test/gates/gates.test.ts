@@ -7,7 +7,8 @@ import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PromSample, activeAlerts, checkBlockers, parseQueryAnswer, prometheusAlerts, queryUrl } from "../../agent/gates";
-import { ClientNodeKube } from "../../agent/kube";
+import type { HttpKube } from "../../agent/kube";
+import { simKube } from "../helpers/kube";
 import { nullLogger } from "../../agent/log";
 import { SimServer } from "../../agent/sim";
 
@@ -96,10 +97,10 @@ describe("Prometheus over HTTP", () => {
 
   describe("checkBlockers with the sim", () => {
     let sim: SimServer;
-    let kube: ClientNodeKube;
+    let kube: HttpKube;
     beforeAll(async () => {
       sim = await new SimServer({ namespaces: ["apps"] }).start();
-      kube = new ClientNodeKube(sim.kubeConfig());
+      kube = simKube(sim);
       const mk = (name: string, node: string, labels: Record<string, string>, phase: string) => {
         const p = sim.apply({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "apps", labels }, spec: { nodeName: node, containers: [{ name: "c", image: "x" }] } });
         sim.registry.writeInternal("/pods", { ...p, status: { phase } });
@@ -123,7 +124,7 @@ describe("Prometheus over HTTP", () => {
 
     it("both gates at once; an API that refuses the list blocks with the reason", async () => {
       answer = { status: 200, body: { status: "success", data: { resultType: "vector", result: [alert("KubeNodeNotReady", "firing")] } } };
-      const dev = new ClientNodeKube(sim.kubeConfig(sim.addUser({ token: "dev", name: "dev" })));
+      const dev = simKube(sim, sim.addUser({ token: "dev", name: "dev" }));
       const r = await checkBlockers({ node: "node-a", podSelectors: ["app=backup"], prometheusUrl: base, alerts: {} }, { kube: dev, fetch, log: nullLogger });
       expect(r.blocked).toBe(true);
       expect(r.gates.map((g) => [g.gate, g.error ?? false])).toEqual([["pods", true], ["alerts", false]]);

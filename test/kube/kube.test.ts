@@ -1,14 +1,15 @@
 /**
- * Every verb of the Kube port, through a real kubeconfig and client-node, against the sim server
+ * Every verb of the Kube port, through the sim's kubeconfig and the HTTP client, against the sim server
  * on loopback: results, MicroTime on the wire, error classification, watches and the eviction
  * version fallback.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientNodeKube, KubeError, type V1Lease, formatMicroTime } from "../../agent/kube";
+import { type HttpKube, KubeError, type V1Lease, formatMicroTime } from "../../agent/kube";
 import { SimServer } from "../../agent/sim";
+import { simKube } from "../helpers/kube";
 
 let server: SimServer;
-let kube: ClientNodeKube;
+let kube: HttpKube;
 
 const lease = (name: string, labels: Record<string, string> = { "sluice.dev/group": "default" }): V1Lease => ({
   apiVersion: "coordination.k8s.io/v1",
@@ -40,7 +41,7 @@ beforeAll(async () => {
   server = await new SimServer({ namespaces: ["sluice", "apps"] }).start();
   server.apply({ apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { zone: "a" } } });
   server.apply({ apiVersion: "v1", kind: "Node", metadata: { name: "node-b", labels: { zone: "b" } } });
-  kube = new ClientNodeKube(server.kubeConfig());
+  kube = simKube(server);
 });
 
 afterAll(async () => {
@@ -173,7 +174,7 @@ describe("pods and evictions", () => {
     const legacy = await new SimServer({ namespaces: ["apps"], legacyPolicy: true }).start();
     try {
       legacy.apply(pod("old-0", "node-a"));
-      const k = new ClientNodeKube(legacy.kubeConfig());
+      const k = simKube(legacy);
       expect(await k.evictionVersion()).toBe("policy/v1beta1");
       await k.evictPod("apps", "old-0");
       expect(legacy.faults.counters()["create pods/eviction"]).toBe(1);
@@ -211,9 +212,9 @@ describe("events", () => {
 describe("error classification", () => {
   it("forbidden, unauthorized, 429 with Retry-After, and unavailable", async () => {
     const dev = server.addUser({ token: "dev-token", name: "dev", groups: ["devs"] });
-    const forbidden = await expectKubeError(new ClientNodeKube(server.kubeConfig(dev)).getNode("node-a"), "forbidden");
+    const forbidden = await expectKubeError(simKube(server, dev).getNode("node-a"), "forbidden");
     expect(forbidden.message).toContain('User "dev" cannot get resource "nodes"');
-    await expectKubeError(new ClientNodeKube(server.kubeConfig("nobody")).getNode("node-a"), "unauthorized");
+    await expectKubeError(simKube(server, "nobody").getNode("node-a"), "unauthorized");
     server.faults.rules = [{ verb: "get", resource: "nodes", errorRate: 1, code: 429, retryAfterSeconds: 3 }];
     const busy = await expectKubeError(kube.getNode("node-a"), "too-many-requests");
     expect(busy.retryAfterMs).toBe(3000);
@@ -221,7 +222,7 @@ describe("error classification", () => {
     await expectKubeError(kube.getNode("node-a"), "unavailable");
     server.faults.rules = [];
     const down = await new SimServer().start();
-    const k = new ClientNodeKube(down.kubeConfig());
+    const k = simKube(down);
     await down.stop();
     await expectKubeError(k.getNode("node-a"), "unavailable");
   });

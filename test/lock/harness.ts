@@ -1,9 +1,10 @@
 /**
- * In-process agents against one sim API server: a shared ClientNodeKube (the ServiceAccount's
+ * In-process agents against one sim API server: a shared HttpKube (the ServiceAccount's
  * credentials, as every agent's lock uses), Node objects for the agents, an observer that sees
  * every Lease write in the store, and a recorder of Events.
  */
-import { ClientNodeKube } from "../../agent/kube";
+import type { HttpKube } from "../../agent/kube";
+import { simKube } from "../helpers/kube";
 import { Logger, nullLogger } from "../../agent/log";
 import { RebootLock, type LockOptions } from "../../agent/lock";
 import { type Clock, type EventRecorder, type NodeEvent, systemClock } from "../../agent/ports";
@@ -11,9 +12,9 @@ import { SimServer } from "../../agent/sim";
 
 export const LEASES = "coordination.k8s.io/leases";
 
-export async function startSim(options: ConstructorParameters<typeof SimServer>[0] = {}): Promise<{ server: SimServer; kube: ClientNodeKube }> {
+export async function startSim(options: ConstructorParameters<typeof SimServer>[0] = {}): Promise<{ server: SimServer; kube: HttpKube }> {
   const server = await new SimServer({ namespaces: ["sluice"], ...options }).start();
-  return { server, kube: new ClientNodeKube(server.kubeConfig()) };
+  return { server, kube: simKube(server) };
 }
 
 export function addNode(server: SimServer, name: string): void {
@@ -37,7 +38,7 @@ export class Lines {
   readonly logger = new Logger({ sink: { write: (l: string) => this.lines.push(l) }, level: "debug" });
 }
 
-export function makeLock(kube: ClientNodeKube, node: string, over: Partial<LockOptions> = {}, deps: { clock?: Clock; events?: EventRecorder; log?: Logger } = {}): RebootLock {
+export function makeLock(kube: HttpKube, node: string, over: Partial<LockOptions> = {}, deps: { clock?: Clock; events?: EventRecorder; log?: Logger } = {}): RebootLock {
   return new RebootLock(
     { namespace: "sluice", group: "default", concurrency: 1, nodeName: node, lockTtlMs: 0, headGraceMs: 300, nodeGoneGraceMs: 50, nodeCheckIntervalMs: 100, ...over },
     { kube, clock: deps.clock ?? systemClock, log: deps.log ?? nullLogger, events: deps.events ?? new Events() },

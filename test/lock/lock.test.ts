@@ -3,14 +3,14 @@
  * each way a peer can fail (crashed waiter, deleted node, silent holder, pause, a stolen slot).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClientNodeKube } from "../../agent/kube";
+import type { HttpKube } from "../../agent/kube";
 import { type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
 import { FakeClock, SluiceError } from "../../agent/ports";
 import type { SimServer } from "../../agent/sim";
 import { Events, LEASES, Lines, Observer, addNode, deleteNode, makeLock, startSim, until } from "./harness";
 
 let server: SimServer;
-let kube: ClientNodeKube;
+let kube: HttpKube;
 const locks: RebootLock[] = [];
 const NEED = Date.UTC(2026, 0, 5, 8, 0, 0);
 

@@ -3,7 +3,7 @@
  */
 import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClientNodeKube } from "../../agent/kube";
+import type { HttpKube } from "../../agent/kube";
 import { KubeError, type Kube } from "../../agent/kube";
 import { LeaseCache, type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
 import { nullLogger } from "../../agent/log";
@@ -12,7 +12,7 @@ import type { SimServer } from "../../agent/sim";
 import { LEASES, addNode, deleteNode, makeLock, startSim, until } from "../lock/harness";
 
 let server: SimServer;
-let kube: ClientNodeKube;
+let kube: HttpKube;
 const locks: RebootLock[] = [];
 const NEED = Date.UTC(2026, 0, 5, 8, 0, 0);
 

@@ -5,7 +5,7 @@
  * holders than slots and that every waiter is served once.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClientNodeKube } from "../../agent/kube";
+import type { HttpKube } from "../../agent/kube";
 import type { SimServer } from "../../agent/sim";
 import { LEASES, Observer, addNode, makeLock, startSim } from "./harness";
 
@@ -29,7 +29,7 @@ const FAULTS = [
 async function race(slots: number, agents: number): Promise<{ observer: Observer; served: string[]; counters: Record<string, number> }> {
   const sim = await startSim();
   server = sim.server;
-  const kube: ClientNodeKube = sim.kube;
+  const kube: HttpKube = sim.kube;
   const names = Array.from({ length: agents }, (_, i) => `node-${String(i).padStart(2, "0")}`);
   for (const n of names) addNode(sim.server, n);
   const observer = new Observer(sim.server, slots);

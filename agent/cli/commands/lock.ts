@@ -1,15 +1,15 @@
 import { hostname, userInfo } from "node:os";
 import { Command } from "commander";
 import type { Settings } from "../../config";
-import type { Kube } from "../../kube";
-import type { LockState } from "../../lock";
-import { ExitCode, ExitError } from "../../ports";
+import { type Kube, isKubeError } from "../../kube";
+import { type LockState, pauseGroup, readLockState, releaseSlotByOperator, resumeGroup } from "../../lock";
+import { ExitCode, ExitError, SluiceError } from "../../ports";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 import { kubeClient } from "../clients";
-import type { loadHeavy } from "../load-heavy";
 
-type LockAdmin = Awaited<ReturnType<typeof loadHeavy>>["lockAdmin"];
+const lockAdmin = { readLockState, pauseGroup, resumeGroup, releaseSlotByOperator };
+type LockAdmin = typeof lockAdmin;
 
 /**
  * `sluice lock list|release|pause|resume`: an operator's view of and hands on a group's reboot
@@ -71,18 +71,17 @@ function safeUser(): string {
 
 async function run(cmd: Command, ctx: CliContext, body: (kube: Kube, s: Settings, admin: LockAdmin) => Promise<void>): Promise<void> {
   const s = (await loadFromCommand(cmd, ctx)).settings;
-  // client-node and the lock code that classifies its errors come from the heavy chunk together,
-  // so that KubeError is one class for both (see agent/cli/heavy.ts).
-  const { kube, heavy } = await kubeClient(s);
-  const { kube: k, lockAdmin } = heavy;
+  const kube = await kubeClient(s, ctx.env, ctx.log);
   try {
     await body(kube, s, lockAdmin);
   } catch (err) {
-    if (err instanceof k.KubeError) throw new ExitError(ExitCode.unavailable, `kube-${err.code}`, `Kubernetes API: ${err.message}`, { cause: err });
-    if (err instanceof lockAdmin.SluiceError && !(err instanceof lockAdmin.ExitError)) {
+    if (isKubeError(err)) throw new ExitError(ExitCode.unavailable, `kube-${err.code}`, `Kubernetes API: ${err.message}`, { cause: err });
+    if (err instanceof SluiceError && !(err instanceof ExitError)) {
       throw new ExitError(err.code === "lock-bad-slot" ? ExitCode.usage : ExitCode.unavailable, err.code, err.message, { cause: err });
     }
     throw err;
+  } finally {
+    kube.close();
   }
 }
 

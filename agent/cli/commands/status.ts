@@ -4,10 +4,10 @@ import { hostname } from "node:os";
 import { DateTime } from "luxon";
 import type { LoadedConfig } from "../../config";
 import { nodeFs } from "../../host";
-import type { LockState } from "../../lock";
+import { type LockState, readLockState } from "../../lock";
 import type { SignalsStatus } from "../../signals";
 import { errorMessage } from "../../ports";
-import { nullLogger } from "../../log";
+import { type Logger, nullLogger } from "../../log";
 import { StateStore, type PersistedState } from "../../reboot/store";
 import { describeState } from "../../reboot/state";
 import { readStatusFile, type AgentStatusFile } from "../../reboot/status-file";
@@ -38,7 +38,7 @@ export interface StatusReport {
  * is read separately and a part that cannot be read is shown as such: a status that fails
  * because the API server is down would be useless exactly when it is needed.
  */
-export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Record<string, string | undefined>): Promise<StatusReport> {
+export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Record<string, string | undefined>, log: Logger = nullLogger): Promise<StatusReport> {
   const s = loaded.settings;
   const report: StatusReport = {
     node: s.nodeName || hostname(),
@@ -64,8 +64,12 @@ export async function collectStatus(loaded: LoadedConfig, nowMs: number, env: Re
     return report;
   }
   try {
-    const { kube, heavy } = await kubeClient(s);
-    report.lock = await heavy.lockAdmin.readLockState(kube, { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
+    const kube = await kubeClient(s, env, log);
+    try {
+      report.lock = await readLockState(kube, { namespace: s.namespace, group: s.group, concurrency: s.concurrency });
+    } finally {
+      kube.close();
+    }
   } catch (err) {
     report.lockError = errorMessage(err);
   }
@@ -118,7 +122,7 @@ export function statusCommand(ctx: CliContext): Command {
   withConfigOptions(cmd);
   cmd.action(async (opts: { json?: boolean }) => {
     const now = Date.now();
-    const report = await collectStatus(await loadFromCommand(cmd, ctx), now, ctx.env);
+    const report = await collectStatus(await loadFromCommand(cmd, ctx), now, ctx.env, ctx.log);
     ctx.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report, now));
   });
   return cmd;

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { defaults, type Settings } from "../../config";
 import { KubeEventRecorder } from "../../events";
 import { nodeFs } from "../../host";
-import { ClientNodeKube, type Kube } from "../../kube";
+import { HttpKube, type Kube, resolveKubeconfig } from "../../kube";
 import { Logger } from "../../log";
 import type { Clock, Host, OsRelease, RunResult } from "../../ports";
 import { Agent } from "../../reboot";
@@ -152,7 +152,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const dir = join(root, node);
     const sentinel = join(dir, "reboot-required");
     mkdirSync(dir, { recursive: true });
-    const kube = kubes.get(node) ?? new ClientNodeKube(server.kubeConfig());
+    const kube = kubes.get(node) ?? new HttpKube(resolveKubeconfig(server.kubeconfigYaml()));
     kubes.set(node, kube);
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
