@@ -21,6 +21,8 @@ export interface SimClusterOptions {
 
 const PDBS = "policy/poddisruptionbudgets";
 
+const isReady = (n: KObj) => (n.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+
 export class SimCluster {
   private readonly abort = new AbortController();
   private readonly unsubscribe: (() => void)[] = [];
@@ -37,6 +39,15 @@ export class SimCluster {
     const store = server.store;
     this.unsubscribe.push(store.subscribe("/pods", (ev) => this.onPod(ev)));
     this.unsubscribe.push(store.subscribe(PDBS, (ev) => ev.type !== "DELETED" && this.queuePdbs(ev.obj.metadata.namespace)));
+    // The scheduler, reduced: a pod that found no node (every node cordoned or down) is bound as
+    // soon as one becomes schedulable again, as kube-scheduler retries unschedulable pods.
+    this.unsubscribe.push(
+      store.subscribe("/nodes", (ev) => {
+        if (ev.type === "DELETED" || ev.obj.spec?.unschedulable || !isReady(ev.obj)) return;
+        if (ev.prev && !ev.prev.spec?.unschedulable && isReady(ev.prev)) return;
+        queueMicrotask(() => this.bindPending());
+      }),
+    );
     // Reactions run after the write that caused them, never inside it, so every watcher sees
     // events in resourceVersion order.
     this.unsubscribe.push(
@@ -143,6 +154,17 @@ export class SimCluster {
       if (!owner) return;
       const node = this.pickNode(pod.spec?.nodeName);
       this.createPod(pod.metadata.namespace, pod.metadata.labels?.app ?? owner.name, owner, node, false);
+    }
+  }
+
+  private bindPending(): void {
+    if (this.abort.signal.aborted) return;
+    for (const pod of this.server.store.list("/pods")) {
+      if (pod.spec?.nodeName || pod.metadata.deletionTimestamp || !(pod.metadata.ownerReferences ?? []).some((o: any) => o.controller && o.kind === "ReplicaSet")) continue;
+      const node = this.pickNode(undefined);
+      if (!node) return;
+      const bound = this.server.registry.writeInternal("/pods", { ...pod, spec: { ...pod.spec, nodeName: node } });
+      this.later(this.readyDelay, () => this.setPodReady(bound, true));
     }
   }
 

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { defaults, type Settings } from "../../agent/config";
 import { KubeEventRecorder } from "../../agent/events";
 import { nodeFs } from "../../agent/host";
-import { ClientNodeKube, type Kube } from "../../agent/kube";
+import type { Kube } from "../../agent/kube";
+import { simKube } from "./kube";
 import { Logger } from "../../agent/log";
 import { type Clock, FakeClock, type Fs, type Host, type NodeEvent, type OsRelease, type RunResult } from "../../agent/ports";
 import { Agent } from "../../agent/reboot";
@@ -363,7 +364,7 @@ export class Fleet {
   kubeFor(node: string): Kube {
     let k = this.kubes.get(node);
     if (!k) {
-      k = new ClientNodeKube(this.server.kubeConfig(this.o.token?.(node)));
+      k = simKube(this.server, this.o.token?.(node));
       this.kubes.set(node, k);
     }
     return k;

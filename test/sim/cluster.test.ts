@@ -24,6 +24,23 @@ const pdb = () => server.store.get("policy/poddisruptionbudgets", "apps/web")!.s
 const pods = () => server.store.list("/pods", "apps");
 
 describe("SimCluster", () => {
+  it("binds a replacement that found no node as soon as a node is schedulable again (the scheduler retries)", async () => {
+    const clock = setup();
+    await clock.advance(0);
+    for (const n of ["node-a", "node-b"]) server.registry.writeInternal("/nodes", { ...server.store.get("/nodes", n)!, spec: { unschedulable: true } });
+    const victim = pods().find((p) => p.spec.nodeName === "node-a")!;
+    server.registry.deletePod(victim, 0);
+    await clock.advance(0);
+    const pending = pods().filter((p) => !p.spec.nodeName);
+    expect(pending).toHaveLength(1);
+    const b = server.store.get("/nodes", "node-b")!;
+    server.registry.writeInternal("/nodes", { ...b, spec: {} });
+    await clock.advance(0);
+    expect(pods().find((p) => p.metadata.uid === pending[0].metadata.uid)?.spec.nodeName).toBe("node-b");
+    await clock.advance(5000);
+    expect(pdb()).toMatchObject({ currentHealthy: 3 });
+  });
+
   it("computes PDB status, honours grace periods, recreates evicted pods and recovers the budget", async () => {
     const clock = setup();
     await clock.advance(0);

@@ -2,9 +2,13 @@ import { Command } from "commander";
 import { hostname } from "node:os";
 import type { LoadedConfig } from "../../config";
 import { LinuxHost, nodeFs } from "../../host";
-import { createLogger } from "../../log";
+import { createLogger, type Logger } from "../../log";
+import { parseGoDuration } from "../../config";
+import { checkInhibitDelay, type ConfText } from "../../host/logind";
 import { ExitCode, ExitError, errorMessage, silentNotifier, systemClock } from "../../ports";
-import { checkCredentialFile, kubeClient, rebootSignals } from "../clients";
+import { KubeEventRecorder } from "../../events";
+import { Agent } from "../../reboot";
+import { checkCredentialFile, kubeClients, rebootSignals } from "../clients";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 import { versionInfo } from "../version";
@@ -23,6 +27,29 @@ async function startListener(metrics: Awaited<ReturnType<typeof import("../../me
   }
 }
 
+/**
+ * logind cuts the kubelet's graceful node shutdown short at InhibitDelayMaxSec (default 5 s): warn
+ * at start when the host allows less than the kubelet's shutdownGracePeriod asks for. Read from
+ * the host's own files; a host without a kubelet config says nothing.
+ */
+async function warnShortInhibitDelay(log: Logger, etc = "/etc/systemd", kubeletConfig = "/var/lib/kubelet/config.yaml"): Promise<void> {
+  try {
+    if ((await nodeFs.kind(kubeletConfig)) !== "file") return;
+    const grace = /^shutdownGracePeriod:\s*"?([0-9a-z.]+)"?\s*$/m.exec(await nodeFs.readFile(kubeletConfig))?.[1];
+    const graceMs = grace ? parseGoDuration(grace) : null;
+    if (!graceMs) return;
+    const files: ConfText[] = [];
+    if ((await nodeFs.kind(`${etc}/logind.conf`)) === "file") files.push({ name: `${etc}/logind.conf`, text: await nodeFs.readFile(`${etc}/logind.conf`) });
+    for (const f of (await nodeFs.list(`${etc}/logind.conf.d`)).filter((n) => n.endsWith(".conf")).sort()) {
+      files.push({ name: `${etc}/logind.conf.d/${f}`, text: await nodeFs.readFile(`${etc}/logind.conf.d/${f}`) });
+    }
+    const check = checkInhibitDelay(files, graceMs);
+    if (check.warning) log.warning(check.warning, { from: check.from });
+  } catch (err) {
+    log.debug("could not compare logind's InhibitDelayMaxSec with the kubelet's shutdownGracePeriod", { error: errorMessage(err) });
+  }
+}
+
 export function runCommand(ctx: CliContext): Command {
   const cmd = new Command("run").description("run the agent (the systemd unit's ExecStart)");
   withConfigOptions(cmd);
@@ -35,6 +62,7 @@ export function runCommand(ctx: CliContext): Command {
     await checkCredentialFile(nodeFs, s.nodeKubeconfig, "nodeKubeconfig");
     if (!(await nodeFs.exists(s.kubeconfig))) throw new ExitError(ExitCode.config, "kubeconfig-missing", `kubeconfig: ${s.kubeconfig} does not exist`);
     const host = new LinuxHost({ rebootCommand: s.rebootCommand, env: ctx.env });
+    await warnShortInhibitDelay(log);
     const nodeName = s.nodeName || hostname();
     try {
       await host.bootId();
@@ -45,16 +73,18 @@ export function runCommand(ctx: CliContext): Command {
     const metrics = s.metricsPort > 0 ? await (await import("../../metrics")).createAgentMetrics({ node: nodeName, group: s.group, version: versionInfo().version, kuredCompat: s.kuredMetrics }) : undefined;
     const listener = metrics ? await startListener(metrics, s.metricsHost, s.metricsPort) : undefined;
     const notifier = s.notifyUrl ? (await import("../../notify")).createNotifier(s.notifyUrl, { log: log.child({ component: "notify" }), clock: systemClock }) : undefined;
-    const { kube, heavy } = await kubeClient(s);
+    const kube = await kubeClients(s, ctx.env);
+    for (const w of kube.warnings) log.warning(w);
     const signals = await rebootSignals(s, ctx.env, log.child({ component: "signals" }));
     const stop = new AbortController();
     const onStop = () => stop.abort(ctx.signal.reason);
     ctx.signal.addEventListener("abort", onStop, { once: true });
     try {
       await signals.start(stop.signal);
-      const events = new heavy.events.KubeEventRecorder({ kube, clock: systemClock, log }, { host: nodeName });
-      const agent = new heavy.reboot.Agent(
-        { clock: systemClock, host, fs: nodeFs, log, kube, events, notifier: notifier ?? silentNotifier, signals, fetch: globalThis.fetch, metrics },
+      // Events are node-scoped work: the kubelet's credential in node-identity mode.
+      const events = new KubeEventRecorder({ kube: kube.node, clock: systemClock, log }, { host: nodeName });
+      const agent = new Agent(
+        { clock: systemClock, host, fs: nodeFs, log, kube: kube.leases, nodeKube: kube.node, events, notifier: notifier ?? silentNotifier, signals, fetch: globalThis.fetch, metrics },
         { settings: s, windows: loaded.windows, node: nodeName },
       );
       log.notice("sluice ready", { node: nodeName, group: s.group, startupMs: Math.round(systemClock.monotonic()) });
@@ -65,6 +95,7 @@ export function runCommand(ctx: CliContext): Command {
       stop.abort();
       await signals.stopped();
       await listener?.close();
+      kube.close();
       // A notification queued by the last transition gets a moment to leave.
       await Promise.race([notifier?.idle(), systemClock.sleep(3000)]);
       notifier?.close();
