@@ -110,20 +110,46 @@ describe("single executables", () => {
     expect(r.stdout).toMatch(/^done: 2 of 2 nodes rebooted .* at most 1 at once|^done: 2 of 2 nodes rebooted .* at most 2 at once/m);
   }, 60_000);
 
-  it("runs as the unit would and stops with 0 on SIGTERM", async () => {
+  it("runs as the unit would against `sluice sim serve`: reboots through its rebootCommand, then stops with 0 on SIGTERM", async () => {
     const dir = tempDir();
-    const child = spawn(amd64, ["run", "--config-dir", dir, "--node-name", "node-a", "--kubeconfig", join(dir, "kubeconfig")], {
-      env: { PATH: process.env.PATH, JOURNAL_STREAM: "8:1234" },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    await expect.poll(() => out, { timeout: 15_000 }).toContain("sluice ready");
-    child.kill("SIGTERM");
-    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-    expect(code).toBe(0);
-    expect(err).toBe("");
-    expect(out.split("\n").filter(Boolean)).toEqual([expect.stringMatching(/^<5>sluice ready node=node-a /), "<5>sluice stopping reason=SIGTERM"]);
-  });
+    const kubeconfig = join(dir, "kubeconfig");
+    const server = spawn(amd64, ["sim", "serve", "--nodes", "node-a,node-b", "--kubeconfig-out", kubeconfig], { env: { PATH: process.env.PATH } });
+    let serverErr = "";
+    server.stderr.on("data", (d) => (serverErr += d));
+    const calls = join(dir, "reboot-calls");
+    const sentinel = join(dir, "reboot-required");
+    writeFileSync(
+      join(dir, "config.yaml"),
+      [`kubeconfig: ${kubeconfig}`, `stateDir: ${dir}`, `rebootSentinel: ${sentinel}`, "updateEngine: off", "metricsPort: 0", "drainGracePeriod: 1", `inhibitPaths: ["${dir}/inhibit"]`, `rebootCommand: ["sh", "-c", "echo $$ >> ${calls}"]`].join("\n"),
+    );
+    try {
+      await expect.poll(() => serverErr, { timeout: 30_000 }).toContain("sim API server ready");
+      const child = spawn(amd64, ["run", "--config", join(dir, "config.yaml"), "--node-name", "node-a"], { env: { PATH: process.env.PATH, JOURNAL_STREAM: "8:1234" } });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (err += d));
+      await expect.poll(() => out, { timeout: 15_000 }).toContain("sluice started");
+      writeFileSync(sentinel, "");
+      await expect.poll(() => existsSync(calls), { timeout: 15_000 }).toBe(true);
+      child.kill("SIGTERM");
+      const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      expect(code).toBe(0);
+      expect(err).toBe("");
+      expect(readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(1);
+      const lines = out.split("\n").filter(Boolean);
+      expect(lines[0]).toMatch(/^<5>sluice ready node=node-a /);
+      expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^<5>idle → pending: reboot required/), expect.stringMatching(/^<5>pending → draining: took reboot slot sluice-default-0/), expect.stringMatching(/^<5>draining → rebooting: drained node-a/)]));
+      expect(lines.at(-1)).toMatch(/^<5>sluice stopped phase=rebooting keeps=sluice-default-0/);
+      expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8"))).toMatchObject({ version: 2, node: "node-a", state: { phase: "rebooting", slot: "sluice-default-0", attempts: 1 } });
+      // `sluice status` from the executable reads what the agent left, and the slot it keeps.
+      const status = exec(amd64, ["status", "--config", join(dir, "config.yaml"), "--node-name", "node-a"]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(/^node node-a: rebooting for \d+s: rebooting \(attempt 1\)/);
+      expect(status.stdout).toMatch(/sluice-default-0 +node-a +rebooting/);
+    } finally {
+      server.kill("SIGTERM");
+      await new Promise((r) => server.on("exit", r));
+    }
+  }, 60_000);
 });
