@@ -96,6 +96,17 @@ describe("sentinel command", () => {
     expect(first.needed).toBe(true);
   });
 
+  it.each([
+    ["exit 0", true],
+    ["exit 1", false],
+  ])("a command that leaves a background child is judged by its own exit status (%s)", async (exit, needed) => {
+    const host = new LinuxHost({ rebootCommand: ["true"], env: process.env });
+    // The child keeps stdout open for 30 s; the timeout (5 s here) must not be what answers.
+    const { first } = await start(["sh", "-c", `sleep 30 & echo started; ${exit}`], host);
+    expect(first.needed).toBe(needed);
+    expect(first.reasons[0]).toMatchObject({ health: "ok", detail: expect.not.stringMatching(/timed out|timeout/) });
+  }, 15_000);
+
   it("refuses to start without a host runner", () => {
     expect(() =>
       createRebootSignals({ ...defaultSignalsOptions, rebootSentinelCommand: ["true"], updateEngine: "off" }, { clock: new FakeClock(), log: captureLogger().log }),
