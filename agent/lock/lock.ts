@@ -61,6 +61,8 @@ function validate(o: LockOptions): void {
   if (!(o.lockTtlMs >= 0) || !(o.lockReleaseDelayMs >= 0)) bad("lockTtl and lockReleaseDelay must not be negative");
   // A renewal every third of the TTL needs a TTL that survives a few slow requests.
   if (o.lockTtlMs > 0 && o.lockTtlMs < 3000) bad(`lockTtl ${o.lockTtlMs} ms is shorter than 3 s`);
+  // leaseDurationSeconds is int32: past it the API server answers 400 and the holder could not renew.
+  if (Math.ceil(o.lockTtlMs / 1000) > 2 ** 31 - 1) bad(`lockTtl ${o.lockTtlMs} ms is longer than a Lease can say (2147483647 s)`);
 }
 
 export class RebootLock {
