@@ -113,3 +113,21 @@ describe("sentinel command", () => {
     ).toThrow(expect.objectContaining({ code: "signals.no-host" }));
   });
 });
+
+describe("sentinel command output", () => {
+  it("masks credential-looking arguments in the reason, the status and the logs", async () => {
+    const { log, records } = captureLogger();
+    const signals = createRebootSignals(
+      { ...defaultSignalsOptions, rebootSentinel: "", rebootSentinelCommand: ["check", "--token", "s3cr3t", "--password=pw1"], periodMs: 60_000, sentinelCommandTimeoutMs: 5_000, updateEngine: "off" },
+      { clock: new FakeClock(), log, host: { run: async () => ({ exitCode: 7, signal: null, stdout: "", stderr: "", timedOut: false }) } },
+    );
+    const ac = new AbortController();
+    const first = await signals.start(ac.signal);
+    const text = JSON.stringify([first, signals.status(), records()]);
+    ac.abort();
+    await signals.stopped();
+    expect(text).not.toContain("s3cr3t");
+    expect(text).not.toContain("pw1");
+    expect(text).toContain("--token");
+  });
+});
