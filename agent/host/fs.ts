@@ -1,10 +1,27 @@
 import { randomBytes } from "node:crypto";
-import { access, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Fs } from "../ports";
 
 export const nodeFs: Fs = {
-  readFile: (path) => readFile(path, "utf8"),
+  /**
+   * Only regular files: a FIFO would block the read (and open) forever, /dev/zero would never
+   * end. O_NONBLOCK lets open() return for a FIFO so that fstat can refuse it.
+   */
+  async readFile(path) {
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        const kind = st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a regular file";
+        throw Object.assign(new Error(`${path} is ${kind}, not a regular file`), { code: st.isDirectory() ? "EISDIR" : "EINVAL" });
+      }
+      return await fh.readFile("utf8");
+    } finally {
+      await fh.close();
+    }
+  },
 
   async writeFileAtomic(path, data, mode = 0o600) {
     const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -175,6 +176,20 @@ describe("hostile files", () => {
     expect(err.message).toBe(`${join(dir, "notadir")}: the drop-in directory cannot be read: it is not a directory`);
     err = await fails({ configPath: main, dropinDir: "/nonexistent", flags: { stateDir: join(dir, "notadir") } });
     expect(err.message).toMatch(/stateDir: .* is not a usable directory: it is not a directory/);
+  });
+
+  it("a configuration path that is a FIFO, a device or a directory is a clear 78, not a hang", async () => {
+    const { dir } = write("");
+    execFileSync("mkfifo", [join(dir, "fifo")]);
+    for (const [path, said] of [
+      [join(dir, "fifo"), "is a FIFO, not a regular file"],
+      ["/dev/zero", "is a device, not a regular file"],
+      [dir, "it is a directory"],
+    ] as const) {
+      const err = await fails({ configPath: path, dropinDir: "/nonexistent" });
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toContain(said);
+    }
   });
 
   it("a YAML error does not print the file's text (a token in it)", async () => {
