@@ -117,7 +117,8 @@ function hhmm(sec: number): string {
 /** "Mon,Tue,Wed,Thu 08:00-15:00 UTC" */
 export function describeWindow(spec: WindowSpec): string {
   const days = spec.days.length === 7 ? "every day" : spec.days.map((d) => DAY_SHORT[d]).join(",");
-  if (spec.kured) return `${days} ${hhmm(spec.startSec)}-${hhmm(spec.endSec ?? DAY - 1)} (end second included, kured's rule) ${spec.timeZone}`;
+  // kured's keys read as written (their end second is inside: docs/usage/configuration.md).
+  if (spec.kured) return `${days} ${hhmm(spec.startSec)}-${hhmm(spec.endSec ?? DAY - 1)} ${spec.timeZone}`;
   const end = spec.lengthSec !== undefined ? `+${Math.round(spec.lengthSec / 60)}m` : `-${hhmm(spec.endSec ?? DAY)}`;
   return `${days} ${hhmm(spec.startSec)}${end} ${spec.timeZone}`;
 }

@@ -54,7 +54,7 @@ describe("sluice CLI", () => {
     expect(out.settings.concurrency).toEqual({ value: 2, origin: "env SLUICE_CONCURRENCY" });
     expect(out.settings.group).toEqual({ value: "zone-a", origin: "flag --group" });
     expect(out.settings.period).toEqual({ value: 60_000, origin: "default" });
-    expect(out.windows).toEqual(["Mon,Tue,Wed,Thu 08:00-15:00 (end second included, kured's rule) UTC"]);
+    expect(out.windows).toEqual(["Mon,Tue,Wed,Thu 08:00-15:00 UTC"]);
   });
 
   it("check-config in text names the windows and the file", async () => {
@@ -62,7 +62,7 @@ describe("sluice CLI", () => {
     expect(await main(["check-config", "-c", KURED_VALUES, "--config-dir", "/nonexistent"], ctx)).toBe(0);
     expect(stdout.text).toContain(`configuration is valid (files: ${KURED_VALUES})`);
     expect(stdout.text).toMatch(/lockReleaseDelay\s+5m\s+file /);
-    expect(stdout.text).toContain("reboot windows: Mon,Tue,Wed,Thu 08:00-15:00 (end second included, kured's rule) UTC");
+    expect(stdout.text).toContain("reboot windows: Mon,Tue,Wed,Thu 08:00-15:00 UTC");
   });
 
   it("a bad value exits 78 with the message on the error priority", async () => {
