@@ -183,13 +183,15 @@ describe("hostile files", () => {
     execFileSync("mkfifo", [join(dir, "fifo")]);
     for (const [path, said] of [
       [join(dir, "fifo"), "is a FIFO, not a regular file"],
-      ["/dev/zero", "is a device, not a regular file"],
+      ["/dev/zero", "is a device that does not end"],
       [dir, "it is a directory"],
     ] as const) {
       const err = await fails({ configPath: path, dropinDir: "/nonexistent" });
       expect(err).toBeInstanceOf(ConfigError);
       expect(err.message).toContain(said);
     }
+    // --config /dev/null stays the way to say "no file".
+    expect((await loadConfig({ fs: nodeFs, env: {}, configPath: "/dev/null", dropinDir: "/nonexistent" })).files).toEqual(["/dev/null"]);
   });
 
   it("a YAML error does not print the file's text (a token in it)", async () => {
