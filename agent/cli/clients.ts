@@ -2,6 +2,7 @@
  * The real implementations that several commands build from the same settings, built in one
  * place: the reboot-need sources (signals, status) and the Kubernetes clients (run, lock, status).
  */
+import { stat } from "node:fs/promises";
 import type { Settings } from "../config";
 import { LinuxHost, nodeFs } from "../host";
 import type { Logger } from "../log";
@@ -11,14 +12,21 @@ import { HttpKube, type Kube, type KubeTarget, kubeconfigTarget } from "../kube"
 import { versionInfo } from "./version";
 
 /**
- * A credential file that others can read is a leaked credential: refuse it (exit 78) rather
- * than use it, as DESIGN.md's security section asks.
+ * A credential file that anyone but its owner may read or write is a leaked (or replaceable)
+ * credential, and so is one owned by another unprivileged user: refuse it (exit 78) rather than
+ * use it, as DESIGN.md's security section asks. Owner: root or the user sluice runs as.
  */
-export async function checkCredentialFile(fs: Fs, path: string, key: string): Promise<void> {
+export async function checkCredentialFile(fs: Fs, path: string, key: string, uid: number = process.getuid?.() ?? 0): Promise<void> {
   if (!path || !(await fs.exists(path))) return;
   const mode = await fs.mode(path);
-  if (mode & 0o004) {
-    throw new ExitError(ExitCode.config, "credentials-readable", `${key}: ${path} is readable by every user (mode ${mode.toString(8).padStart(4, "0")}); run chmod 600 ${path}`);
+  const octal = mode.toString(8).padStart(4, "0");
+  if (mode & 0o077) {
+    const who = mode & 0o007 ? "every user" : "its group";
+    throw new ExitError(ExitCode.config, "credentials-readable", `${key}: ${path} is open to ${who} (mode ${octal}); run chmod 600 ${path}`);
+  }
+  const owner = (await stat(path)).uid;
+  if (owner !== 0 && owner !== uid) {
+    throw new ExitError(ExitCode.config, "credentials-owner", `${key}: ${path} belongs to user ${owner}, neither root nor the user sluice runs as (${uid}); run chown root ${path}`);
   }
 }
 

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createLogger } from "../log";
+import { createLogger, redactText } from "../log";
 import { ExitCode, ExitError, errorMessage } from "../ports";
 import { checkConfigCommand } from "./commands/check-config";
 import { lockCommand } from "./commands/lock";
@@ -39,6 +39,14 @@ export function buildProgram(ctx: CliContext): Command {
 /** Runs the CLI and returns the exit code; never calls process.exit(). */
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
   const program = buildProgram(ctx);
+  // commander handles --help before it looks the command up, so `sluice typo --help` printed the
+  // top-level help and exited 0: an unknown command is a usage error whatever follows it.
+  const first = argv.find((a) => !a.startsWith("-"));
+  const known = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]).concat("help"));
+  if (first !== undefined && argv.indexOf(first) === 0 && !known.has(first)) {
+    ctx.stderr.write(`error: unknown command '${first}'\n(run sluice --help for usage)\n`);
+    return ExitCode.usage;
+  }
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return ExitCode.ok;
@@ -66,6 +74,14 @@ function isExitError(err: unknown): err is ExitError {
 
 function realContext(): CliContext {
   const controller = new AbortController();
+  // `sluice check-config | head -3`: a reader that went away ends the output quietly, as a
+  // closed pipe ends any Unix tool, instead of an unhandled EPIPE with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok);
+      throw err;
+    });
+  }
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.on(sig, () => controller.abort(sig));
   }
@@ -101,7 +117,7 @@ if (isMainModule()) {
       if (ctx.signal.aborted) setImmediate(() => process.exit(code));
     },
     (err: unknown) => {
-      process.stderr.write(`sluice: ${errorMessage(err)}\n`);
+      process.stderr.write(`sluice: ${redactText(errorMessage(err))}\n`);
       process.exitCode = ExitCode.internal;
     },
   );

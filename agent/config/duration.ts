@@ -14,6 +14,9 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000,
 };
 
+/** Go's durations are int64 nanoseconds: anything longer (about 2562047h) is refused, as Go does. */
+export const GO_MAX_DURATION_MS = 9_223_372_036_854.775;
+
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
 /** Milliseconds, or null if `text` is not a Go duration. */
@@ -34,6 +37,7 @@ export function parseGoDuration(text: string): number | null {
     if (!m || m.index !== start) return null;
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
   }
+  if (!(total <= GO_MAX_DURATION_MS)) return null;
   return sign * Math.round(total * 1000) / 1000;
 }
 

@@ -4,8 +4,8 @@
  * value remembers where it came from, for `sluice check-config` and for error messages.
  */
 import { dirname, join } from "node:path";
-import { LineCounter, isMap, isNode, isPair, isScalar, parseDocument, type Pair } from "yaml";
-import { redactText } from "../log";
+import { LineCounter, isAlias, isMap, isNode, isPair, isScalar, isSeq, parseDocument, type Pair, type YAMLMap } from "yaml";
+import { redactArgv, redactText, redactValue } from "../log";
 import { ExitCode, ExitError, type Fs } from "../ports";
 import { CONFIG_KEYS, KURED_ONLY_KEYS, SCHEMA, defaults, envName, flagName, type ConfigKey, type Settings, type WindowConfig } from "./schema";
 import { closest } from "./suggest";
@@ -50,9 +50,27 @@ export class ConfigError extends ExitError {
 }
 
 function show(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
-  return redactText(text);
+  // JSON has no .inf or .nan: show them as YAML wrote them, not as null.
+  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? ".nan" : value > 0 ? ".inf" : "-.inf";
+  const text = JSON.stringify(value) ?? String(value);
+  return redactText(text.length > 200 ? `${text.slice(0, 200)}…` : text);
 }
+
+/** Larger configuration files are refused before parsing: a config file is a few kilobytes. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** YAML aliases expanded per file; a billion-laughs file needs thousands. */
+const MAX_ALIASES = 1000;
+
+/**
+ * kured's Helm chart ships "" and [] for every unset value: in a file or the environment they
+ * mean "not set", so the key keeps its default (or an earlier file's value), never "disable".
+ */
+export function isUnset(raw: unknown): boolean {
+  return raw === null || raw === undefined || (typeof raw === "string" && raw.trim() === "") || (Array.isArray(raw) && raw.length === 0);
+}
+
+/** Keys for which an empty value cannot mean "keep the default": kured refuses them at start. */
+const EMPTY_REFUSED = new Set<ConfigKey>(["rebootCommand"]);
 
 interface RawEntry {
   key: string;
@@ -63,36 +81,63 @@ interface RawEntry {
 /** Key/value entries of one YAML file, with the line of each key. */
 function readYaml(text: string, path: string, warnings: string[]): RawEntry[] {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  const lineAt = (offset: number | undefined) => (offset === undefined ? path : `${path}:${lines.linePos(offset).line}`);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    throw new ConfigError(`${path}${line ? `:${line}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`, { where: path });
+    // The first line of the message only: the parser's code frame would print the file's text
+    // (a token in it, say) into logs.
+    throw new ConfigError(`${lineAt(e.pos?.[0])}: not valid YAML: ${redactText(e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, ""))}`, { where: path });
   }
   if (doc.contents === null) return [];
-  if (!isMap(doc.contents)) throw new ConfigError(`${path}: must be a YAML mapping of keys to values, not ${typeof doc.toJS()}`, { where: path });
-  const lineOf = (p: Pair) => {
-    const range = (p.key as { range?: [number, number, number] } | null)?.range;
-    return range ? `${path}:${lines.linePos(range[0]).line}` : path;
+  const toJS = (node: unknown, where: string): unknown => {
+    if (!isNode(node)) return node;
+    try {
+      return node.toJS(doc, { maxAliasCount: MAX_ALIASES });
+    } catch (e) {
+      throw new ConfigError(`${where}: not usable: ${(e as Error).message} (at most ${MAX_ALIASES} alias expansions)`, { where });
+    }
   };
-  const entries = (items: Pair[]): RawEntry[] =>
-    items.map((p) => ({
-      key: isScalar(p.key) ? String(p.key.value) : String(p.key),
-      value: isNode(p.value) ? p.value.toJS(doc) : p.value,
-      where: lineOf(p),
-    }));
+  if (!isMap(doc.contents)) throw new ConfigError(`${path}: must be a YAML mapping of keys to values, not ${Array.isArray(toJS(doc.contents, path)) ? "a list" : "a single value"}`, { where: path });
+  const lineOf = (p: Pair) => lineAt((p.key as { range?: [number, number, number] } | null)?.range?.[0]);
+  // With `merge: true` the parser marks a plain << key with a symbol value; a quoted "<<" is a key.
+  const isMerge = (p: Pair) => isScalar(p.key) && typeof p.key.value === "symbol";
+  /** The pairs of a mapping with YAML merge keys (<<) expanded: explicit keys win, then earlier merges. */
+  const pairsOf = (map: YAMLMap, depth = 0): Pair[] => {
+    const own = map.items.filter((p) => isPair(p) && !isMerge(p));
+    const seen = new Set(own.map((p) => keyText(p)));
+    const out = [...own];
+    for (const m of map.items.filter(isMerge)) {
+      const sources = isSeq(m.value) ? m.value.items : [m.value];
+      for (const src of sources) {
+        const target = isAlias(src) ? src.resolve(doc) : src;
+        if (!isMap(target) || depth > 20) throw new ConfigError(`${lineOf(m)}: a merge key (<<) must refer to a mapping`, { where: lineOf(m) });
+        for (const p of pairsOf(target, depth + 1)) {
+          if (seen.has(keyText(p))) continue;
+          seen.add(keyText(p));
+          out.push(p);
+        }
+      }
+    }
+    return out;
+  };
+  const entries = (items: Pair[]): RawEntry[] => items.map((p) => ({ key: keyText(p), value: toJS(p.value, lineOf(p)), where: lineOf(p) }));
 
-  const top = doc.contents.items.filter(isPair);
-  const block = top.find((p) => isScalar(p.key) && p.key.value === "configuration");
+  const top = pairsOf(doc.contents);
+  const block = top.find((p) => keyText(p) === "configuration");
   const out = entries(top.filter((p) => p !== block));
   if (!block) return out;
   // A kured Helm values file: the keys live under `configuration:`; other top-level keys belong
   // to the chart (image, resources, …) and are named once, not silently skipped.
-  if (block.value !== null && !isMap(block.value)) throw new ConfigError(`${lineOf(block)}: configuration must be a mapping of keys to values`, { where: lineOf(block) });
+  const inner = isAlias(block.value) ? block.value.resolve(doc) : block.value;
+  if (inner !== null && inner !== undefined && !isMap(inner)) throw new ConfigError(`${lineOf(block)}: configuration must be a mapping of keys to values`, { where: lineOf(block) });
   const chartKeys = out.filter((e) => !(e.key in SCHEMA) && !(e.key in KURED_ONLY_KEYS));
   if (chartKeys.length > 0) warnings.push(`${path}: ignored keys outside configuration: (Helm chart values): ${chartKeys.map((e) => e.key).join(", ")}`);
-  const inner = block.value && isMap(block.value) ? entries(block.value.items.filter(isPair)) : [];
-  return [...out.filter((e) => !chartKeys.includes(e)), ...inner];
+  return [...out.filter((e) => !chartKeys.includes(e)), ...(inner && isMap(inner) ? entries(pairsOf(inner)) : [])];
+}
+
+function keyText(p: Pair): string {
+  return isScalar(p.key) ? String(p.key.value) : String(p.key);
 }
 
 function parseValue(key: ConfigKey, raw: unknown, where: string): unknown {
@@ -112,12 +157,26 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   const warnings: string[] = [];
   const files: string[] = [];
 
+  // An empty path is a mistake (an unset shell variable), never "no file": it would silently skip
+  // /etc/sluice/config.yaml and read ./config.d from the working directory.
+  const emptyPath = (where: string, what: string) =>
+    new ConfigError(`${where}: the ${what} path is empty; give a path or leave it out`, { where, value: '""', allowed: "an absolute or relative path" });
+  if (opts.configPath !== undefined && opts.configPath.trim() === "") throw emptyPath("--config", "configuration file");
+  if (opts.configPath === undefined && env.SLUICE_CONFIG !== undefined && env.SLUICE_CONFIG.trim() === "") throw emptyPath("SLUICE_CONFIG", "configuration file");
+  if (opts.dropinDir !== undefined && opts.dropinDir.trim() === "") throw emptyPath("--config-dir", "drop-in directory");
   const explicit = opts.configPath ?? env.SLUICE_CONFIG;
   const mainPath = explicit ?? DEFAULT_CONFIG_PATH;
   const dropinDir = opts.dropinDir ?? join(dirname(mainPath), "config.d");
 
   const set = (key: ConfigKey, raw: unknown, origin: Origin) => {
-    settings[key] = parseValue(key, raw, origin.where ?? key);
+    const where = origin.where ?? key;
+    if (isUnset(raw)) {
+      if (EMPTY_REFUSED.has(key)) parseValue(key, raw, where);
+      // On the command line an empty value is a slip, not a kured chart default.
+      if (origin.kind === "flag") throw new ConfigError(`${where}: ${key}: an empty value is not valid: leave the flag out to keep the default`, { where, key, value: '""', allowed: "a value" });
+      return;
+    }
+    settings[key] = parseValue(key, raw, where);
     origins[key] = origin;
   };
 
@@ -126,8 +185,9 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
     try {
       text = await fs.readFile(path);
     } catch (e) {
-      throw new ConfigError(`${path}: cannot be read: ${(e as Error).message}`, { where: path });
+      throw new ConfigError(`${path}: cannot be read: ${errnoText(e)}`, { where: path });
     }
+    if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(`${path}: is ${text.length} bytes; a configuration file may have at most ${MAX_CONFIG_BYTES}`, { where: path });
     files.push(path);
     for (const entry of readYaml(text, path, warnings)) {
       if (entry.key in SCHEMA) set(entry.key as ConfigKey, entry.value, { kind: "file", where: entry.where });
@@ -142,7 +202,13 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   if (await fs.exists(mainPath)) await applyFile(mainPath);
   else if (explicit) throw new ConfigError(`${mainPath}: configuration file does not exist`, { where: mainPath });
 
-  const dropins = (await fs.list(dropinDir)).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
+  let listed: string[];
+  try {
+    listed = await fs.list(dropinDir);
+  } catch (e) {
+    throw new ConfigError(`${dropinDir}: the drop-in directory cannot be read: ${errnoText(e)}`, { where: dropinDir });
+  }
+  const dropins = listed.filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
   for (const name of dropins) await applyFile(join(dropinDir, name));
 
   const envKeys = new Map(CONFIG_KEYS.map((k) => [envName(k), k]));
@@ -162,6 +228,26 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   }
 
   const s = settings as Settings;
+  // kured turns its deprecated slackHookUrl into a shoutrrr slack:// URL when notifyUrl is unset.
+  if (s.slackHookUrl) {
+    if (s.notifyUrl) warnings.push(`${origins.slackHookUrl.where}: slackHookUrl is ignored: notifyUrl is set (as kured does)`);
+    else {
+      const token = slackToken(s.slackHookUrl);
+      const where = origins.slackHookUrl.where ?? "slackHookUrl";
+      if (!token) throw new ConfigError(`${where}: slackHookUrl: ${show(s.slackHookUrl)} is not valid: expected https://hooks.slack.com/services/T…/B…/…`, { where, key: "slackHookUrl", allowed: "a Slack incoming webhook URL" });
+      s.notifyUrl = `slack://${token}`;
+      origins.notifyUrl = origins.slackHookUrl;
+      warnings.push(`${where}: slackHookUrl is deprecated (in kured too); using notifyUrl slack://… instead`);
+    }
+  }
+  if (origins.stateDir.kind !== "default" || (await fs.exists(s.stateDir))) {
+    try {
+      await fs.list(s.stateDir);
+    } catch (e) {
+      const where = origins.stateDir.where ?? "stateDir";
+      throw new ConfigError(`${where}: stateDir: ${s.stateDir} is not a usable directory: ${errnoText(e)}`, { where, key: "stateDir", value: s.stateDir, allowed: "a directory (or a path where one may be created)" });
+    }
+  }
   // Left at its default, renewDeadline follows a short lockTtl (client-go's 10 s of 15 s); set by
   // hand, it must leave the holder time to stop before its peers may reclaim the slot.
   if (s.lockTtl > 0 && origins.renewDeadline.kind === "default") s.renewDeadline = Math.min(s.renewDeadline, Math.floor((s.lockTtl * 2) / 3));
@@ -193,15 +279,33 @@ function effectiveWindows(s: Settings, origins: Record<ConfigKey, Origin>): Wind
     const where = origins.rebootDays.where ?? "rebootDays";
     throw new ConfigError(`${where}: rebootDays: [] is not valid: expected at least one day (an empty list would never reboot)`, { where, key: "rebootDays", value: "[]", allowed: "at least one day" });
   }
-  return [{ days: s.rebootDays, startSec: s.startTime, endSec: s.endTime, timeZone: s.timeZone }];
+  if (s.startTime === s.endTime) {
+    const where = origins.endTime.where ?? origins.startTime.where ?? "endTime";
+    throw new ConfigError(`${where}: startTime and endTime are both ${s.endTime}s after midnight: kured opens such a window for one second, which is surely not meant; for the whole day use startTime 0:00 and endTime 23:59:59`, {
+      where, key: "endTime", allowed: "an endTime other than startTime",
+    });
+  }
+  return [{ days: s.rebootDays, startSec: s.startTime, endSec: s.endTime, timeZone: s.timeZone, kured: true }];
 }
 
 export function originText(o: Origin): string {
   return o.kind === "default" ? "default" : `${o.kind} ${o.where ?? ""}`.trim();
 }
 
-/** A value as it may be shown to a person or a log: secret keys have their credentials masked. */
+/** A value as it may be shown to a person or a log: the one redaction rule (agent/log/redact). */
 export function publicValue(key: ConfigKey, value: unknown): unknown {
-  if ((SCHEMA[key] as { secret?: boolean }).secret && value) return redactText(String(value));
-  return value;
+  if (Array.isArray(value) && (key === "rebootCommand" || key === "rebootSentinelCommand")) return redactArgv(value as string[]);
+  return redactValue(value, key);
+}
+
+/** The three tokens of a Slack incoming webhook (…/services/T…/B…/secret), or null. */
+function slackToken(hook: string): string | null {
+  const m = /^https:\/\/hooks\.slack\.com\/services\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)\/?$/.exec(hook);
+  return m ? `${m[1]}/${m[2]}/${m[3]}` : null;
+}
+
+function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const known: Record<string, string> = { ENOENT: "it does not exist", ENOTDIR: "it is not a directory", EISDIR: "it is a directory", EACCES: "permission denied", ELOOP: "too many symbolic links" };
+  return (code && known[code]) ?? redactText((e as Error).message);
 }

@@ -25,20 +25,34 @@ export interface WindowConfig {
   endSec?: number;
   lengthSec?: number;
   timeZone: string;
+  /** kured's window rule (end second included, the instant's own weekday): set for startTime/endTime/rebootDays. */
+  kured?: boolean;
 }
 
 const ALL_DAYS = [0, 1, 2, 3, 4, 5, 6];
 
-/** 0 or at least 3 s: the holder renews every third of it, which must survive a slow request. */
+/** The largest leaseDurationSeconds the API server takes (int32; past it answers 400). */
+export const MAX_LEASE_SECONDS = 2 ** 31 - 1;
+
+/**
+ * 0 or at least 3 s (the holder renews every third of it, which must survive a slow request), and
+ * no longer than a Lease can say (leaseDurationSeconds is int32).
+ */
 const lockTtl: Parser<number> = (raw) => {
-  const ms = v.duration()(raw);
-  if (ms > 0 && ms < 3000) throw new v.Invalid("0 (never expires) or a duration of at least 3s in Go syntax, such as 30m");
+  const allowed = `0 (never expires) or a duration in Go syntax such as 30m, not negative, at least 3s and at most ${MAX_LEASE_SECONDS}s (leaseDurationSeconds is int32)`;
+  let ms: number;
+  try {
+    ms = v.duration()(raw);
+  } catch {
+    throw new v.Invalid(allowed);
+  }
+  if ((ms > 0 && ms < 3000) || Math.ceil(ms / 1000) > MAX_LEASE_SECONDS) throw new v.Invalid(allowed);
   return ms;
 };
 
 export const SCHEMA = {
   // --- where and who
-  nodeName: key(v.str(), "", "This node's Kubernetes name; empty means the host name."),
+  nodeName: key(v.nodeName, "", "This node's Kubernetes name; empty means the host name."),
   namespace: key(v.dnsLabel(63, "a namespace name"), "sluice", "Namespace of the lock Leases."),
   // 63 is a label value's limit; "sluice-" + group + "-wait-" + a node name must also fit a Lease name (253).
   group: key(v.dnsLabel(63, "a group name"), "default", "Reboot group: nodes in one group share the slots (e.g. one group per zone)."),
@@ -49,7 +63,7 @@ export const SCHEMA = {
   // --- when
   period: key(v.duration(1000), 60_000, "How often to re-check everything even without an event (kured: 1h; sluice is event-driven, this is only the safety net).", { shownAs: "duration" }),
   startTime: key(v.timeOfDay, 0, "Reboot window start, kured formats (8, 15, 3pm, 15:04, 15:04:05).", { shownAs: "time-of-day" }),
-  endTime: key(v.timeOfDay, 23 * 3600 + 59 * 60, "Reboot window end (exclusive), kured formats; before startTime means the next day.", { shownAs: "time-of-day" }),
+  endTime: key(v.timeOfDay, 23 * 3600 + 59 * 60 + 59, "Reboot window end, kured formats and kured's rule: the end second is inside the window; before startTime, the window crosses midnight.", { shownAs: "time-of-day" }),
   timeZone: key(v.timeZone, "UTC", "Zone of startTime/endTime: IANA name or Local."),
   rebootDays: key(v.weekdays, ALL_DAYS, "Days the window opens: su, mon, tuesday, 0-6 …", { shownAs: "days" }),
   windows: key<WindowConfig[]>(windowsParser(), [], "sluice's own windows: a list of {days, start, end | length, timeZone}; replaces startTime/endTime/rebootDays/timeZone."),
@@ -63,9 +77,9 @@ export const SCHEMA = {
   // --- the need and the reboot
   rebootSentinel: key(v.absolutePath, "/var/run/reboot-required", "A file whose existence means a reboot is needed."),
   rebootSentinelCommand: key(v.command, [] as string[], "A command; exit 0 means a reboot is needed (replaces nothing: all sources are combined)."),
-  rebootSentinelCommandTimeout: key(v.duration(1000), 30_000, "Kill rebootSentinelCommand after this long and count the run as \"not needed\", with a warning.", { shownAs: "duration" }),
+  rebootSentinelCommandTimeout: key(v.duration(1000, 86_400_000), 30_000, "Kill rebootSentinelCommand after this long and count the run as \"not needed\", with a warning.", { shownAs: "duration" }),
   updateEngine: key(v.oneOf(["auto", "on", "off"] as const), "auto", "Watch Flatcar's update_engine over D-Bus: auto (if present), on (required), off."),
-  rebootCommand: key(v.command, ["systemctl", "reboot"], "Command that reboots the host."),
+  rebootCommand: key(v.requiredCommand, ["systemctl", "reboot"], "Command that reboots the host."),
   rebootDelay: key(v.duration(), 0, "Wait this long after draining before rebooting.", { shownAs: "duration" }),
   rebootTimeout: key(v.duration(10_000), 600_000, "If the host is still up this long after rebootCommand, run it once more; still up after that: report and keep the slot (a person decides).", { shownAs: "duration" }),
   rebootCooldown: key(v.duration(), 0, "A node that completed a reboot does not take a slot again before this has passed.", { shownAs: "duration" }),
@@ -92,18 +106,19 @@ export const SCHEMA = {
   kuredAnnotations: key(v.bool, false, "With annotateNodes, also write kured's weave.works/kured-reboot-in-progress and weave.works/kured-most-recent-reboot-needed (for dashboards that read them)."),
   preRebootNodeLabels: key(v.list(v.label, "labels key=value"), [] as string[], "Labels set before cordoning."),
   postRebootNodeLabels: key(v.list(v.label, "labels key=value"), [] as string[], "Labels set after uncordoning."),
-  preferNoScheduleTaint: key(v.str("a taint key"), "", "Taint key set with PreferNoSchedule while a reboot is pending (empty: none)."),
+  preferNoScheduleTaint: key(v.taintKey, "", "Taint key set with PreferNoSchedule while a reboot is pending (empty: none)."),
   scaleDownProtection: key(v.bool, true, "While sluice holds the node, annotate it cluster-autoscaler.kubernetes.io/scale-down-disabled=true (removed afterwards if sluice set it)."),
   excludeFromLoadBalancers: key(v.bool, false, "While sluice holds the node, label it node.kubernetes.io/exclude-from-external-load-balancers (removed afterwards if sluice set it)."),
 
   // --- notifications
   notifyUrl: key(v.url(null), "", "Where to send notifications (Slack, Teams, Discord or a generic webhook; shoutrrr-style URLs).", { secret: true }),
+  slackHookUrl: key(v.url(["https"]), "", "kured's deprecated Slack webhook; converted to notifyUrl slack://… as kured does, unless notifyUrl is set.", { secret: true }),
   messageTemplateDrain: key(v.str(), "Draining node %s", "Notification when the drain starts; %s is the node name."),
   messageTemplateReboot: key(v.str(), "Rebooting node %s", "Notification when the reboot starts."),
   messageTemplateUncordon: key(v.str(), "Node %s rebooted & uncordoned successfully!", "Notification when the node is back."),
 
   // --- observability
-  metricsHost: key(v.str("a host name or address"), "127.0.0.1", "Address of the metrics listener (loopback by default; kured: all interfaces)."),
+  metricsHost: key(v.listenHost, "127.0.0.1", "Address of the metrics listener (loopback by default; kured: all interfaces)."),
   metricsPort: key(v.int(0, 65_535), 9747, "Port of the metrics listener; 0 disables it."),
   kuredMetrics: key(v.bool, false, "Also export kured's kured_reboot_required{node}, so a migrating operator's dashboards and alerts keep working."),
   logFormat: key(v.oneOf(["text", "json"] as const), "text", "text or json (one object a line)."),
@@ -129,9 +144,8 @@ export const KURED_ONLY_KEYS: Record<string, string> = {
   useRebootSentinelHostPath: "sluice runs on the host and reads the sentinel directly",
   rebootMethod: "sluice always reboots with rebootCommand",
   rebootSignal: "sluice always reboots with rebootCommand",
-  slackHookUrl: "deprecated in kured; use notifyUrl",
-  slackUsername: "deprecated in kured; use notifyUrl",
-  slackChannel: "deprecated in kured; use notifyUrl",
+  slackUsername: "deprecated in kured; give the name in notifyUrl",
+  slackChannel: "deprecated in kured; give the channel in notifyUrl",
 };
 
 /** `SLUICE_LOCK_TTL` for lockTtl. */
@@ -172,6 +186,7 @@ function windowsParser(): Parser<WindowConfig[]> {
         timeZone: o.timeZone === undefined ? "UTC" : sub(v.timeZone, o.timeZone, "timeZone"),
       };
       if (o.end !== undefined) spec.endSec = sub(v.timeOfDay, o.end, "end");
+      if (spec.endSec === spec.startSec) throw new v.Invalid(at("start and end are the same time; for a whole day write length: 24h"));
       if (o.length !== undefined) {
         const ms = sub(v.duration(60_000), o.length, "length");
         if (ms > 7 * 86_400_000) throw new v.Invalid(at("length must be at most 168h"));

@@ -4,7 +4,9 @@
  * Invalid with a sentence saying what is allowed: the loader adds file, key and value.
  */
 import { IANAZone } from "luxon";
-import { parseGoDuration } from "./duration";
+import { isIP } from "node:net";
+import { GO_MAX_DURATION_MS, formatGoDuration, parseGoDuration } from "./duration";
+import { re2ToJs } from "./re2";
 import { splitShellWords } from "./shell-words";
 
 export class Invalid extends Error {
@@ -48,15 +50,19 @@ export const int =
     return n;
   };
 
-/** A Go duration in milliseconds, at least `minMs`. */
+/**
+ * A Go duration in milliseconds, from `minMs` to `maxMs`. The default ceiling is Go's own (int64
+ * nanoseconds, about 2562047h): every duration up to it is honoured exactly (Clock.sleep chunks
+ * what a timer cannot hold); keys whose value ends up somewhere narrower pass their own ceiling.
+ */
 export const duration =
-  (minMs = 0): Parser<number> =>
+  (minMs = 0, maxMs = GO_MAX_DURATION_MS): Parser<number> =>
   (raw) => {
-    const allowed = `a duration in Go syntax such as 90s, 5m or 1h30m${minMs > 0 ? `, at least ${minMs / 1000}s` : ", not negative"}`;
-    // kured also takes a bare number of seconds for some durations; a bare 0 is always fine.
+    const range = `${minMs > 0 ? `at least ${formatGoDuration(minMs)}` : "not negative"}${maxMs < GO_MAX_DURATION_MS ? `, at most ${formatGoDuration(maxMs)}` : ""}`;
+    const allowed = `a duration in Go syntax such as 90s, 5m or 1h30m, ${range}`;
     const t = scalarText(raw, allowed);
     const ms = parseGoDuration(t);
-    if (ms === null || ms < minMs || (ms < 0 && minMs >= 0)) throw new Invalid(allowed);
+    if (ms === null || ms < minMs || ms < 0 || ms > maxMs) throw new Invalid(allowed);
     return ms;
   };
 
@@ -91,11 +97,14 @@ export const list =
   };
 
 /**
- * A time of day in seconds since midnight, in the formats kured accepts: 8, 15, 3pm, 03pm,
- * 3:04pm, 15:04, 15:04:05. "24:00" is accepted as the end of the day.
+ * A time of day in seconds since midnight, as kured parses it with Go's layouts "15:04",
+ * "15:04:05", "03:04pm", "15", "03pm", "3pm": a 12-hour hour may be 0 to 12 (Go accepts "0pm",
+ * which is 12:00, and "00am", which is 0:00); a 24-hour hour 0 to 23. sluice also takes 3:04pm,
+ * upper case and spaces, which kured refuses, with the same meaning. 24:00 is refused, as kured
+ * does: an end of 0:00 already means midnight.
  */
 export const timeOfDay: Parser<number> = (raw) => {
-  const allowed = "a time of day such as 8, 15, 3pm, 3:30pm, 15:04 or 15:04:05 (0:00 to 24:00)";
+  const allowed = "a time of day such as 8, 15, 3pm, 03:30pm, 15:04 or 15:04:05 (0:00 to 23:59:59; for midnight at the end use 0:00)";
   const t = scalarText(raw, allowed).toLowerCase().replace(/\s+/g, "");
   const m = /^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?(am|pm)?$/.exec(t);
   if (!m) throw new Invalid(allowed);
@@ -104,10 +113,12 @@ export const timeOfDay: Parser<number> = (raw) => {
   const sec = m[3] === undefined ? 0 : Number(m[3]);
   const ampm = m[4];
   if (ampm) {
-    if (h < 1 || h > 12 || m[3] !== undefined) throw new Invalid(allowed);
-    h = (h % 12) + (ampm === "pm" ? 12 : 0);
+    // Go: hour 0-12 with pm adds 12 below 12; 12am is midnight.
+    if (h > 12 || m[3] !== undefined) throw new Invalid(allowed);
+    if (ampm === "pm" && h < 12) h += 12;
+    else if (ampm === "am" && h === 12) h = 0;
   }
-  if (min > 59 || sec > 59 || h > 24 || (h === 24 && (min > 0 || sec > 0))) throw new Invalid(allowed);
+  if (min > 59 || sec > 59 || h > 23) throw new Invalid(allowed);
   return h * 3600 + min * 60 + sec;
 };
 
@@ -187,7 +198,10 @@ export const url =
   (protocols: readonly string[] | null): Parser<string> =>
   (raw) => {
     const allowed = protocols ? `a URL starting with ${protocols.map((p) => `${p}://`).join(" or ")}` : "a URL such as https://hooks.example.com/…";
-    const t = scalarText(raw, allowed);
+    let t = scalarText(raw, allowed);
+    // kured strips one pair of quotes around notifyUrl (a habit from shell-quoted flags).
+    const quoted = /^"(.*)"$|^'(.*)'$/s.exec(t);
+    if (quoted) t = (quoted[1] ?? quoted[2] ?? "").trim();
     if (t === "") return "";
     let u: URL;
     try {
@@ -199,24 +213,34 @@ export const url =
     return t;
   };
 
+/**
+ * An RE2 regular expression, as kured compiles alertFilterRegexp with Go's regexp package. It is
+ * translated to a JavaScript pattern with the same meaning ((?i), \z, \Q…\E, [[:alpha:]] …);
+ * what RE2 refuses (lookaround, backreferences) is refused, as kured refuses it at start.
+ */
 export const regexp: Parser<string> = (raw) => {
-  const allowed = "a regular expression (RE2 syntax as in kured; JavaScript flavour here)";
-  const t = scalarText(raw, allowed);
-  try {
-    new RegExp(t);
-  } catch {
-    throw new Invalid(allowed);
-  }
-  return t;
+  const t = scalarText(raw, "a regular expression in RE2 syntax");
+  if (t === "") return "";
+  const r = re2ToJs(t);
+  if (typeof r !== "string") throw new Invalid(`a regular expression in RE2 syntax, as kured (Go) reads it: ${r.error}`);
+  return r;
 };
 
 /** A command as argv: a string split into words as kured does (shell quoting), or a YAML list. */
 export const command: Parser<string[]> = (raw) => {
-  const allowed = "a command: a string split into words as a shell would (quotes kept together), or a list of arguments";
+  const allowed = "a command: a string split into words as a shell would (quotes kept together), or a list of arguments, the first one not empty";
   if (raw === null || raw === undefined || raw === "") return [];
-  if (Array.isArray(raw)) return raw.map((a) => scalarText(a, allowed));
-  const words = splitShellWords(scalarText(raw, allowed));
+  const words = Array.isArray(raw) ? raw.map((a) => (typeof a === "string" ? a : scalarText(a, allowed))) : splitShellWords(scalarText(raw, allowed));
   if (words === null) throw new Invalid(`${allowed}; this one has an unterminated quote`);
+  if (words.length > 0 && words[0]!.trim() === "") throw new Invalid(allowed);
+  if (words.some((w) => w.includes("\0"))) throw new Invalid(`${allowed}, without NUL characters`);
+  return words;
+};
+
+/** A command that must be given: kured refuses an empty rebootCommand at start. */
+export const requiredCommand: Parser<string[]> = (raw) => {
+  const words = command(raw);
+  if (words.length === 0) throw new Invalid("a command that reboots the host, such as systemctl reboot (it cannot be empty)");
   return words;
 };
 
@@ -239,5 +263,31 @@ export const absolutePath: Parser<string> = (raw) => {
   const t = scalarText(raw, allowed);
   if (t === "") return "";
   if (!t.startsWith("/")) throw new Invalid(allowed);
+  return t;
+};
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes node name (a DNS subdomain); empty means the host name. */
+export const nodeName: Parser<string> = (raw) => {
+  const allowed = "a Kubernetes node name: lower-case letters, digits, '-' and '.', at most 253 characters (empty: the host name)";
+  const t = scalarText(raw, allowed);
+  if (t !== "" && (t.length > 253 || !DNS_SUBDOMAIN.test(t))) throw new Invalid(allowed);
+  return t;
+};
+
+/** A taint key has a label name's syntax (optionally prefix/name); empty means none. */
+export const taintKey: Parser<string> = (raw) => {
+  const allowed = "a taint key: a Kubernetes label name such as example.com/rebooting (empty: no taint)";
+  const t = scalarText(raw, allowed);
+  if (t !== "" && (!LABEL_NAME.test(t) || t.split("/").pop()!.length > 63 || (t.includes("/") && t.split("/")[0]!.length > 253))) throw new Invalid(allowed);
+  return t;
+};
+
+/** An address to listen on: an IP address or a host name. */
+export const listenHost: Parser<string> = (raw) => {
+  const allowed = "an IP address such as 127.0.0.1, 0.0.0.0 or ::, or a host name";
+  const t = scalarText(raw, allowed).replace(/^\[(.*)\]$/, "$1");
+  if (isIP(t) === 0 && (t.length > 253 || !/^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/.test(t))) throw new Invalid(allowed);
   return t;
 };

@@ -1,10 +1,39 @@
 import { randomBytes } from "node:crypto";
-import { access, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Fs } from "../ports";
 
+/** What is read at most from a device (a config file is a few kilobytes). */
+const MAX_SPECIAL_READ = 4 << 20;
+
 export const nodeFs: Fs = {
-  readFile: (path) => readFile(path, "utf8"),
+  /**
+   * A FIFO or socket would block the read (and the open) forever, and /dev/zero would never end:
+   * FIFOs, sockets and directories are refused, and what is not a regular file (`--config
+   * /dev/null` is fine) is read only up to MAX_SPECIAL_READ. O_NONBLOCK lets open() return for a
+   * FIFO so that fstat can refuse it.
+   */
+  async readFile(path) {
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (st.isFile()) return await fh.readFile("utf8");
+      if (st.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" });
+      if (st.isFIFO() || st.isSocket()) throw Object.assign(new Error(`${path} is ${st.isFIFO() ? "a FIFO" : "a socket"}, not a regular file`), { code: "EINVAL" });
+      const buf = Buffer.alloc(MAX_SPECIAL_READ);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n === buf.length) throw Object.assign(new Error(`${path} is a device that does not end (read ${n} bytes)`), { code: "EFBIG" });
+      }
+      return buf.subarray(0, n).toString("utf8");
+    } finally {
+      await fh.close();
+    }
+  },
 
   async writeFileAtomic(path, data, mode = 0o600) {
     const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;

@@ -7,6 +7,8 @@ export class HostError extends SluiceError {}
 const MAX_OUTPUT = 64 * 1024;
 /** After the timeout, SIGTERM; if it is still there this much later, SIGKILL. */
 const KILL_GRACE_MS = 2000;
+/** After the command exits, how long output still in its pipes is read. */
+const OUTPUT_DRAIN_MS = 200;
 
 /**
  * Runs argv without a shell. Resolves with the exit status whatever it is; rejects only when the
@@ -45,10 +47,24 @@ export function runCommand(argv: readonly string[], options: RunOptions = {}): P
       if (err.name === "AbortError") return reject(err);
       reject(new HostError("spawn-failed", `cannot run ${argv[0]}: ${err.code ?? err.message}`, { cause: err }));
     });
-    child.on("close", (code, signal) => {
+    // The command's own exit decides. A background child it left behind (`sh -c 'daemon &'`)
+    // keeps the output pipes open, so "close" may never come: after the exit, wait briefly for
+    // the rest of the output, then stop reading.
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       clearTimeout(killTimer);
+      clearTimeout(drainTimer);
+      child.stdout.destroy();
+      child.stderr.destroy();
       resolve({ exitCode: code, signal, stdout: stdout.slice(0, MAX_OUTPUT), stderr: stderr.slice(0, MAX_OUTPUT), timedOut });
+    };
+    let drainTimer: NodeJS.Timeout | undefined;
+    child.on("exit", (code, signal) => {
+      drainTimer = setTimeout(() => finish(code, signal), OUTPUT_DRAIN_MS);
     });
+    child.on("close", (code, signal) => finish(code, signal));
   });
 }

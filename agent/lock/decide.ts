@@ -25,7 +25,7 @@ export function isNodeGone(absence: NodeAbsence | undefined, graceMs: number): b
 
 export type SlotVerdict =
   | { free: true; reason: "absent" | "empty" | "node-gone" | "expired"; holder: string }
-  | { free: false; reason: "held" | "mine" | "paused"; holder: string; expiresInMs?: number };
+  | { free: false; reason: "held" | "mine" | "paused" | "foreign"; holder: string; expiresInMs?: number };
 
 export interface SlotContext {
   me: string;
@@ -35,6 +35,8 @@ export interface SlotContext {
   paused: boolean;
   /** Whether the holder's Node is known to be gone (see isNodeGone). */
   holderNodeGone: boolean;
+  /** A Lease that is not sluice's occupies the slot's name (group-view.ts): never free, never fought over. */
+  blocked?: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export interface SlotContext {
  */
 export function isSlotFree(slot: Observed<SlotRecord> | undefined, ctx: SlotContext): SlotVerdict {
   const holder = slot?.record.holder ?? "";
+  if (ctx.blocked) return { free: false, reason: "foreign", holder: "" };
   if (holder !== "" && holder === ctx.me) return { free: false, reason: "mine", holder };
   if (ctx.paused) return { free: false, reason: "paused", holder };
   if (!slot) return { free: true, reason: "absent", holder };

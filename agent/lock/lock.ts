@@ -11,7 +11,7 @@ import { KubeError } from "../kube/errors";
 import type { Kube, V1Lease } from "../kube/types";
 import { LeaseCache } from "./cache";
 import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, isSlotFree, overdueHeads, queueStanding, shouldITry } from "./decide";
-import { type GroupView, groupView } from "./group-view";
+import { type GroupView, groupView, validLease } from "./group-view";
 import { releasedSlot, renewedSlot, takenSlot, waiterLease } from "./leases";
 import { groupSelector, slotName, waiterName } from "./names";
 import { type LockPhase, type SlotRecord, roleOf } from "./record";
@@ -68,6 +68,8 @@ function validate(o: LockOptions): void {
   if (o.lockTtlMs > 0 && o.renewDeadlineMs !== undefined && o.renewDeadlineMs >= o.lockTtlMs) bad("renewDeadline must be shorter than lockTtl");
   // A renewal every third of the TTL needs a TTL that survives a few slow requests.
   if (o.lockTtlMs > 0 && o.lockTtlMs < 3000) bad(`lockTtl ${o.lockTtlMs} ms is shorter than 3 s`);
+  // leaseDurationSeconds is int32: past it the API server answers 400 and the holder could not renew.
+  if (Math.ceil(o.lockTtlMs / 1000) > 2 ** 31 - 1) bad(`lockTtl ${o.lockTtlMs} ms is longer than a Lease can say (2147483647 s)`);
 }
 
 export class RebootLock {
@@ -99,10 +101,8 @@ export class RebootLock {
     });
     // Only slot changes can reveal a misconfigured holder; waiter churn must stay O(1) here.
     this.cache.onChange((changed) => {
-      if (!changed || roleOf(changed) === "slot") {
-        this.warnMismatches();
-        this.checkHold();
-      }
+      if (!changed || roleOf(changed) !== "waiter" || validLease(this.o.group, changed).kind === "foreign") this.warnMismatches();
+      if (!changed || roleOf(changed) === "slot") this.checkHold();
     });
   }
 
@@ -162,11 +162,11 @@ export class RebootLock {
     if (this.hold && !this.hold.signal.aborted && !this.heldSlot()) this.loseHold("the slot's Lease no longer names this node as its holder");
   }
 
-  private memo: { version: number; view: GroupView } = { version: -1, view: groupView([]) };
+  private memo: { version: number; view: GroupView } = { version: -1, view: groupView("", []) };
 
   /** The group as this host sees it now (recomputed only when the cache changed). */
   view(): GroupView {
-    if (this.memo.version !== this.cache.version) this.memo = { version: this.cache.version, view: groupView(this.cache.all()) };
+    if (this.memo.version !== this.cache.version) this.memo = { version: this.cache.version, view: groupView(this.o.group, this.cache.all()) };
     return this.memo.view;
   }
 
@@ -289,6 +289,7 @@ export class RebootLock {
         now,
         paused: view.paused !== undefined,
         holderNodeGone: holder !== "" && isNodeGone(this.absent.get(holder), this.o.nodeGoneGraceMs),
+        blocked: view.blocked.has(i),
       });
       verdicts.set(i, v);
       if (v.free) free.push(i);
@@ -304,6 +305,7 @@ export class RebootLock {
         this.stale.set(node, standing.heads.find((x) => x.node === node)!.resourceVersion);
         staleNodes.add(node);
         this.deps.log.info("waiter at the head of the queue did not take a free slot; stepping past it", { waiter: node, graceMs: this.o.headGraceMs });
+        this.reclaimWaiter(node, this.stale.get(node)!);
       }
       this.progress = { key: "", at: now };
       standing = queueStanding(this.o.nodeName, view.waiters, view.holders, staleNodes, free.length);
@@ -491,8 +493,10 @@ export class RebootLock {
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       const cur = this.cache.get(name)?.lease;
-      const at = (cur?.spec?.acquireTime as Date | undefined)?.getTime();
-      if (cur && at === needSince && cur.spec?.holderIdentity === this.o.nodeName) return;
+      const at = cur?.spec?.acquireTime ? new Date(cur.spec.acquireTime as Date | string).getTime() : undefined;
+      // Only a valid waiting Lease counts: one the queue ignores (labels lost, say) is rewritten,
+      // or plan() would send us back here at once, forever.
+      if (cur && at === needSince && cur.spec?.holderIdentity === this.o.nodeName && validLease(this.o.group, cur).kind === "waiter") return;
       const body = waiterLease(this.o.namespace, this.o.group, this.o.nodeName, needSince, cur);
       try {
         this.cache.upsert(cur ? await this.deps.kube.replaceLease(this.o.namespace, body) : await this.deps.kube.createLease(this.o.namespace, body));
@@ -503,6 +507,20 @@ export class RebootLock {
         else await this.recover(err, name, attempt);
       }
     }
+  }
+
+  /**
+   * A waiter that let a free slot sit for headGrace is most likely gone for good (its host was
+   * replaced, its agent removed): delete its waiting Lease, so that it costs the queue one grace
+   * once instead of once per observer and per freed slot. The delete carries the version that was
+   * judged, so a waiter that wrote meanwhile keeps its Lease; one that is alive after all sees its
+   * Lease gone and queues again with the same needSince, keeping its place.
+   */
+  private reclaimWaiter(node: string, resourceVersion: string): void {
+    void this.deps.kube.deleteLease(this.o.namespace, waiterName(this.o.group, node), resourceVersion).then(
+      () => this.deps.log.info("removed the waiting Lease of a waiter that did not take a free slot", { waiter: node }),
+      (err: unknown) => this.deps.log.debug("could not remove a stale waiting Lease", { waiter: node, code: (err as KubeError).code }),
+    );
   }
 
   private async leaveQueue(): Promise<void> {
@@ -548,6 +566,14 @@ export class RebootLock {
       this.warned.add(k);
       this.deps.log.warning("a holder of this group is configured with another concurrency; every agent of a group must agree", {
         slot: s.name, holder: s.holder, theirs: s.concurrency, ours: this.o.concurrency,
+      });
+    }
+    for (const f of this.view().foreign) {
+      const k = `foreign/${f.name}/${f.problem}`;
+      if (this.warned.has(k) || this.warned.size > 10_000) continue;
+      this.warned.add(k);
+      this.deps.log.warning(`Lease ${f.name} in the lock's namespace is not sluice's and is left alone: it ${f.problem}`, {
+        lease: f.name, ...(f.blocksSlot !== undefined ? { blocksSlot: f.blocksSlot } : {}),
       });
     }
     for (const s of slots) {

@@ -8,20 +8,39 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * The longest delay a Node timer holds (2^31-1 ms, about 24.8 days). A longer one fires after
+ * 1 ms with a warning, so a huge drainTimeout would "time out" at once: sleeps are chunked.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The next timer to set on the way to `dueMono`, never longer than a timer holds. */
+export function nextTimerMs(dueMono: number, nowMono: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(0, dueMono - nowMono));
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
+      // Infinity and NaN would otherwise reach setTimeout as 1 ms.
+      const due = Number.isFinite(ms) ? performance.now() + Math.max(0, ms) : Infinity;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
         clearTimeout(timer);
         reject(signal?.reason);
       };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const arm = () => {
+        const now = performance.now();
+        if (now >= due) {
+          signal?.removeEventListener("abort", onAbort);
+          return resolve();
+        }
+        timer = setTimeout(arm, nextTimerMs(due, now));
+      };
       signal?.addEventListener("abort", onAbort, { once: true });
+      timer = setTimeout(arm, nextTimerMs(due, performance.now()));
     }),
 };

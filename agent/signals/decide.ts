@@ -129,3 +129,20 @@ export function needChanged(previous: RebootNeed | null, next: RebootNeed): bool
       .join(",");
   return key(previous) !== key(next);
 }
+
+export interface LogBudget {
+  /** Monotonic ms of the last line logged (-Infinity: never). */
+  lastAt: number;
+  /** Occurrences not logged since then. */
+  suppressed: number;
+}
+
+/**
+ * At most one warning per `intervalMs` for a thing anyone may cause at will (a spoofed D-Bus
+ * signal: any root process can send one in a loop); the next logged line says how many were
+ * left out, so nothing is hidden, only summarised.
+ */
+export function spendLogBudget(b: LogBudget, now: number, intervalMs: number): { log: boolean; suppressed: number; next: LogBudget } {
+  if (now - b.lastAt >= intervalMs) return { log: true, suppressed: b.suppressed, next: { lastAt: now, suppressed: 0 } };
+  return { log: false, suppressed: 0, next: { lastAt: b.lastAt, suppressed: b.suppressed + 1 } };
+}

@@ -11,5 +11,7 @@ export {
   parseEngineStatus,
   UpdateStatus,
   type EngineStatus,
+  spendLogBudget,
+  type LogBudget,
 } from "./decide";
 export * from "./types";

@@ -1,4 +1,4 @@
-import type { Logger } from "../log";
+import { type Logger, redactArgv } from "../log";
 import type { Clock, Host } from "../ports";
 import { errorMessage } from "../ports";
 import { interpretSentinelExit } from "./decide";
@@ -32,7 +32,12 @@ export class SentinelCommandSource implements Source {
     private readonly periodMs: number,
     private readonly timeoutMs: number,
     private readonly deps: SentinelCommandDeps,
-  ) {}
+  ) {
+    this.shown = redactArgv(argv);
+  }
+
+  /** The command as logs, status and `sluice signals` show it: credential-looking arguments masked. */
+  private readonly shown: string[];
 
   async start(signal: AbortSignal): Promise<void> {
     this.signal = signal;
@@ -57,18 +62,18 @@ export class SentinelCommandSource implements Source {
       if (this.signal?.aborted) return;
       const verdict = interpretSentinelExit(result, this.timeoutMs);
       this.lastOutput = clip(`${result.stdout}${result.stderr ? `\n${result.stderr}` : ""}`);
-      const fields = { argv: this.argv, result: verdict.detail, ms: Math.round(this.deps.clock.monotonic() - started), output: this.lastOutput || undefined };
+      const fields = { argv: this.shown, result: verdict.detail, ms: Math.round(this.deps.clock.monotonic() - started), output: this.lastOutput || undefined };
       if (verdict.level === "warning") this.deps.log.warning("reboot sentinel command gave no clear answer; taking it as not needed", fields);
       else this.deps.log.debug("reboot sentinel command ran", fields);
-      this.publish({ needed: verdict.needed, health: "ok", detail: `${this.argv.join(" ")}: ${verdict.detail}` });
+      this.publish({ needed: verdict.needed, health: "ok", detail: `${this.shown.join(" ")}: ${verdict.detail}` });
     } catch (err) {
       if (this.signal?.aborted) return;
       // Host.run rejects only when the command cannot start (missing, not executable, …).
       const code = "signals.sentinel-command-spawn-failed";
-      const detail = `${this.argv.join(" ")}: cannot run: ${errorMessage(err)}`;
+      const detail = `${this.shown.join(" ")}: cannot run: ${errorMessage(err)}`;
       // Loud once per distinct failure, then quiet: the status shows it for as long as it lasts.
       if (this.report?.detail !== detail) {
-        this.deps.log.error("cannot run the reboot sentinel command; taking it as not needed and trying again next period", { argv: this.argv, code, err });
+        this.deps.log.error("cannot run the reboot sentinel command; taking it as not needed and trying again next period", { argv: this.shown, code, err });
       }
       this.publish({ needed: false, health: "error", detail, errorCode: code });
     }
@@ -94,7 +99,7 @@ export class SentinelCommandSource implements Source {
       source: this.name,
       enabled: true,
       report: this.report,
-      facts: { argv: this.argv.join(" "), periodMs: this.periodMs, timeoutMs: this.timeoutMs, lastRunAt: this.lastRunAt, lastOutput: this.lastOutput || null },
+      facts: { argv: this.shown.join(" "), periodMs: this.periodMs, timeoutMs: this.timeoutMs, lastRunAt: this.lastRunAt, lastOutput: this.lastOutput || null },
     };
   }
 }

@@ -65,7 +65,8 @@ export class SentinelFileSource implements Source {
     if (this.signal?.aborted) return;
     try {
       await this.arm();
-      this.lastError = null;
+      // arm() also returns when the new watch failed at once (its error handler cleared point).
+      if (this.point) this.lastError = null;
     } catch (err) {
       const message = errorMessage(err);
       if (message !== this.lastError) this.deps.log.warning("cannot watch the sentinel file; will look again at the next resync", { path: this.path, err });
@@ -108,12 +109,19 @@ export class SentinelFileSource implements Source {
       this.deps.log.debug("sentinel watch event", { event, path: name, raw: true });
       void this.look();
     });
+    // A watch that fails (a symlink loop at the sentinel's name: ELOOP on every attempt) is re-armed
+    // at the next look (an event in the directory, or the periodic resync), not at once: at once
+    // it failed again at once, ~780 warnings a second. The same error is logged once.
     watcher.on("error", (err) => {
-      this.deps.log.warning("sentinel watch error; re-arming", { dir: point.dir, err });
+      const message = errorMessage(err);
+      if (message !== this.lastError) this.deps.log.warning("sentinel watch error; will re-arm at the next change or resync", { dir: point.dir, err });
+      this.lastError = message;
       this.point = null;
-      void this.look();
     });
-    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    await new Promise<void>((resolve) => {
+      watcher.once("ready", () => resolve());
+      watcher.once("error", () => resolve());
+    });
     this.deps.log.debug("watching for the sentinel file", { path: this.path, dir: point.dir, entry: point.child });
   }
 

@@ -3,8 +3,11 @@ import type { Logger } from "../log";
 import type { Clock } from "../ports";
 import { errorMessage } from "../ports";
 import * as bus from "./dbus";
-import { backoffDelay, engineAbsence, engineNeedsReboot, judgeStatusSignal, parseEngineStatus, type EngineStatus } from "./decide";
+import { backoffDelay, engineAbsence, engineNeedsReboot, judgeStatusSignal, parseEngineStatus, spendLogBudget, type EngineStatus, type LogBudget } from "./decide";
 import type { ReportListener, Source, SourceHealth, SourceReport, SourceStatus } from "./types";
+
+/** Spoofed or malformed StatusUpdates: one warning a minute at most. */
+const IGNORED_LOG_INTERVAL_MS = 60_000;
 
 export interface UpdateEngineDeps {
   clock: Clock;
@@ -127,7 +130,7 @@ export class UpdateEngineSource implements Source {
       return;
     }
     if (verdict === "spoofed") {
-      this.deps.log.warning("ignoring a StatusUpdate not sent by the owner of com.coreos.update1", {
+      this.ignored("ignoring a StatusUpdate not sent by the owner of com.coreos.update1", {
         sender: msg.sender,
         owner: this.owner ?? "(none)",
         operation: typeof msg.body[2] === "string" ? msg.body[2] : undefined,
@@ -136,10 +139,20 @@ export class UpdateEngineSource implements Source {
     }
     const status = parseEngineStatus(msg.signature, msg.body);
     if (!status) {
-      this.deps.log.warning("ignoring a StatusUpdate with an unexpected body", { signature: msg.signature });
+      this.ignored("ignoring a StatusUpdate with an unexpected body", { signature: msg.signature });
       return;
     }
     this.accept(status);
+  }
+
+  private ignoredBudget: LogBudget = { lastAt: -Infinity, suppressed: 0 };
+
+  /** A warning for a signal anyone on the bus can send, at most once a minute (spendLogBudget). */
+  private ignored(message: string, fields: Record<string, unknown>): void {
+    const spent = spendLogBudget(this.ignoredBudget, this.deps.clock.monotonic(), IGNORED_LOG_INTERVAL_MS);
+    this.ignoredBudget = spent.next;
+    if (spent.log) this.deps.log.warning(message, { ...fields, ...(spent.suppressed > 0 ? { alsoIgnoredSinceLastWarning: spent.suppressed } : {}) });
+    else this.deps.log.debug(message, fields);
   }
 
   private async ownerChanged(owner: string | null): Promise<void> {

@@ -1,8 +1,14 @@
 /**
- * Maintenance windows. A window opens on each of its days at `startSec` (seconds after local
- * midnight in its zone) and closes at `endSec` on the wall clock (the next day when endSec <=
- * startSec, so 22:00-04:00 works) or after `lengthSec` of elapsed time. Pure: every function
- * takes the instant to judge as an argument.
+ * Maintenance windows, with two rules side by side (docs/usage/configuration.md):
+ * - sluice's own (`windows` key): a window opens on each of its days at `startSec` (seconds after
+ *   local midnight in its zone) and closes at `endSec` on the wall clock, exclusive (the next day
+ *   when endSec < startSec, so 22:00-04:00 works), or after `lengthSec` of elapsed time. The day
+ *   named is the day the window opens.
+ * - kured's (startTime/endTime/rebootDays, `kured: true`): kured's timewindow.Contains. The end is
+ *   inclusive to the second (23:59:59 leaves no gap before midnight) and the weekday checked is the
+ *   instant's own, so a window crossing midnight is, on each listed day, 00:00 up to the end and
+ *   the start up to midnight.
+ * Pure: every function takes the instant to judge as an argument.
  */
 import { DateTime } from "luxon";
 
@@ -14,6 +20,8 @@ export interface WindowSpec {
   lengthSec?: number;
   /** IANA zone, or "local" for the host's zone. */
   timeZone: string;
+  /** kured's rule (see above) instead of sluice's. */
+  kured?: boolean;
 }
 
 export interface Opening {
@@ -27,21 +35,30 @@ function zoneOf(spec: WindowSpec): string {
   return spec.timeZone === "local" ? "system" : spec.timeZone;
 }
 
-/** The opening of `spec` that starts on the local calendar day of `day`, if it is one of its days. */
-function openingOn(spec: WindowSpec, day: DateTime): Opening | null {
+function timeOn(midnight: DateTime, sec: number): DateTime {
+  // set() keeps the wall-clock hour through DST changes; 24:00 is the next midnight.
+  if (sec >= DAY) return midnight.plus({ days: 1 });
+  return midnight.set({ hour: Math.floor(sec / 3600), minute: Math.floor(sec / 60) % 60, second: sec % 60 });
+}
+
+/** The openings of `spec` that start on the local calendar day of `day`, if it is one of its days. */
+function openingsOn(spec: WindowSpec, day: DateTime): Opening[] {
   // luxon weekday: 1 = Monday … 7 = Sunday.
-  if (!spec.days.includes(day.weekday % 7)) return null;
+  if (!spec.days.includes(day.weekday % 7)) return [];
   const midnight = day.startOf("day");
-  const at = (sec: number, plusDays = 0) =>
-    midnight.plus({ days: plusDays }).set({ hour: Math.floor(sec / 3600) % 24, minute: Math.floor(sec / 60) % 60, second: sec % 60 }).plus({ days: sec >= DAY ? 1 : 0 });
-  const start = at(spec.startSec);
-  let end: DateTime;
-  if (spec.lengthSec !== undefined) end = start.plus({ seconds: spec.lengthSec });
-  else {
-    const endSec = spec.endSec ?? DAY;
-    end = endSec > spec.startSec ? at(endSec) : at(endSec, 1);
+  const start = timeOn(midnight, spec.startSec);
+  const span = (a: DateTime, b: DateTime): Opening => ({ start: a.toMillis(), end: b.toMillis() });
+  if (spec.kured) {
+    // kured: the end second itself is inside; the instant's own day must be listed.
+    const endSec = spec.endSec ?? DAY - 1;
+    const end = timeOn(midnight, endSec + 1);
+    if (spec.startSec <= endSec) return [span(start, end)];
+    return [span(midnight, end), span(start, timeOn(midnight, DAY))];
   }
-  return { start: start.toMillis(), end: end.toMillis() };
+  if (spec.lengthSec !== undefined) return [span(start, start.plus({ seconds: spec.lengthSec }))];
+  const endSec = spec.endSec ?? DAY;
+  const end = endSec > spec.startSec ? timeOn(midnight, endSec) : timeOn(midnight.plus({ days: 1 }).startOf("day"), endSec);
+  return [span(start, end)];
 }
 
 /** The opening that contains `at` (start inclusive, end exclusive), if any. */
@@ -49,8 +66,7 @@ export function openingAt(spec: WindowSpec, at: number): Opening | null {
   const local = DateTime.fromMillis(at, { zone: zoneOf(spec) });
   // A window that opened yesterday (or earlier, for long lengths) may still be open.
   for (let back = 0; back <= 7; back++) {
-    const o = openingOn(spec, local.minus({ days: back }));
-    if (o && o.start <= at && at < o.end) return o;
+    for (const o of openingsOn(spec, local.minus({ days: back }))) if (o.start <= at && at < o.end) return o;
   }
   return null;
 }
@@ -67,8 +83,7 @@ export function nextWindowOpening(specs: readonly WindowSpec[], at: number): Ope
   for (const spec of specs) {
     const local = DateTime.fromMillis(at, { zone: zoneOf(spec) });
     for (let ahead = 0; ahead <= 8; ahead++) {
-      const o = openingOn(spec, local.plus({ days: ahead }));
-      if (o && o.start > at && (!best || o.start < best.start)) best = o;
+      for (const o of openingsOn(spec, local.plus({ days: ahead }))) if (o.start > at && (!best || o.start < best.start)) best = o;
     }
   }
   return best;
@@ -102,6 +117,8 @@ function hhmm(sec: number): string {
 /** "Mon,Tue,Wed,Thu 08:00-15:00 UTC" */
 export function describeWindow(spec: WindowSpec): string {
   const days = spec.days.length === 7 ? "every day" : spec.days.map((d) => DAY_SHORT[d]).join(",");
+  // kured's keys read as written (their end second is inside: docs/usage/configuration.md).
+  if (spec.kured) return `${days} ${hhmm(spec.startSec)}-${hhmm(spec.endSec ?? DAY - 1)} ${spec.timeZone}`;
   const end = spec.lengthSec !== undefined ? `+${Math.round(spec.lengthSec / 60)}m` : `-${hhmm(spec.endSec ?? DAY)}`;
   return `${days} ${hhmm(spec.startSec)}${end} ${spec.timeZone}`;
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -30,7 +31,7 @@ describe("the kured values fixture", () => {
     expect(s.annotateNodes).toBe(true);
     expect(s.preRebootNodeLabels).toEqual(["kured=needs-updates"]);
     expect(s.postRebootNodeLabels).toEqual(["kured=finished-updates"]);
-    expect(cfg.windows).toEqual([{ days: [1, 2, 3, 4], startSec: 8 * 3600, endSec: 15 * 3600, timeZone: "UTC" }]);
+    expect(cfg.windows).toEqual([{ days: [1, 2, 3, 4], startSec: 8 * 3600, endSec: 15 * 3600, timeZone: "UTC", kured: true }]);
     // Everything else keeps its default.
     const d = defaults();
     const set = new Set(["startTime", "endTime", "rebootDays", "timeZone", "notifyUrl", "logFormat", "lockReleaseDelay", "lockTtl", "annotateNodes", "preRebootNodeLabels", "postRebootNodeLabels"]);
@@ -46,7 +47,8 @@ describe("the kured values fixture", () => {
     const at = (iso: string) => windowContains(windows, Date.parse(iso));
     expect(at("2026-11-23T08:00:00Z")).toBe(true); // Monday 08:00
     expect(at("2026-11-26T14:59:59Z")).toBe(true); // Thursday
-    expect(at("2026-11-26T15:00:00Z")).toBe(false); // end is exclusive
+    expect(at("2026-11-26T15:00:00.999Z")).toBe(true); // kured: the end second is inside
+    expect(at("2026-11-26T15:00:01Z")).toBe(false);
     expect(at("2026-11-23T07:59:59Z")).toBe(false);
     expect(at("2026-11-27T10:00:00Z")).toBe(false); // Friday
     expect(at("2026-11-29T10:00:00Z")).toBe(false); // Sunday
@@ -111,6 +113,139 @@ describe("layering", () => {
   });
 });
 
+describe("hostile files", () => {
+  const write = (body: string) => {
+    const dir = tempDir();
+    const main = join(dir, "config.yaml");
+    writeFileSync(main, body);
+    return { dir, main };
+  };
+  const fails = async (opts: Partial<LoadOptions> & { configPath?: string }, env: Record<string, string> = {}) =>
+    (await loadConfig({ fs: nodeFs, env, ...opts }).catch((e: unknown) => e)) as ConfigError;
+
+  it("an empty --config, SLUICE_CONFIG or --config-dir is an error, not 'no file'", async () => {
+    for (const [opts, env, where] of [
+      [{ configPath: "" }, {}, "--config"],
+      [{}, { SLUICE_CONFIG: "" }, "SLUICE_CONFIG"],
+      [{}, { SLUICE_CONFIG: "  " }, "SLUICE_CONFIG"],
+      [{ configPath: "/nonexistent.yaml", dropinDir: "" }, {}, "--config-dir"],
+    ] as const) {
+      const err = await fails(opts, env);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.exitCode).toBe(ExitCode.config);
+      expect(err.message).toContain(`${where}: the`);
+      expect(err.message).toContain("path is empty");
+    }
+  });
+
+  it("a duplicate key names its line", async () => {
+    const { main } = write("concurrency: 1\nperiod: 1m\nconcurrency: 2\n");
+    const err = await fails({ configPath: main });
+    expect(err.message).toMatch(new RegExp(`^${main}:3: not valid YAML: .*[Uu]nique`));
+  });
+
+  it("YAML merge keys are honoured, explicit keys winning", async () => {
+    const { main } = write("base: &b\n  period: 5m\n  concurrency: 3\nconfiguration:\n  <<: *b\n  concurrency: 2\n");
+    const cfg = await loadConfig({ fs: nodeFs, env: {}, configPath: main, dropinDir: "/nonexistent" });
+    expect(cfg.settings.period).toBe(300_000);
+    expect(cfg.settings.concurrency).toBe(2);
+    expect(cfg.origins.period.where).toBe(`${main}:2`);
+  });
+
+  it("an alias bomb is refused as a configuration error, quickly", async () => {
+    const lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    lines.push("period: *i");
+    const { main } = write(lines.join("\n"));
+    const err = await fails({ configPath: main });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/alias/);
+  });
+
+  it("a huge file is refused before parsing", async () => {
+    const { main } = write(`# ${"x".repeat(2 << 20)}\nperiod: 1m\n`);
+    const err = await fails({ configPath: main });
+    expect(err.message).toMatch(/at most 1048576/);
+  });
+
+  it("a drop-in directory that is a file, or a stateDir that is a file, is a clear 78", async () => {
+    const { dir, main } = write("period: 1m\n");
+    writeFileSync(join(dir, "notadir"), "x");
+    let err = await fails({ configPath: main, dropinDir: join(dir, "notadir") });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(`${join(dir, "notadir")}: the drop-in directory cannot be read: it is not a directory`);
+    err = await fails({ configPath: main, dropinDir: "/nonexistent", flags: { stateDir: join(dir, "notadir") } });
+    expect(err.message).toMatch(/stateDir: .* is not a usable directory: it is not a directory/);
+  });
+
+  it("a configuration path that is a FIFO, a device or a directory is a clear 78, not a hang", async () => {
+    const { dir } = write("");
+    execFileSync("mkfifo", [join(dir, "fifo")]);
+    for (const [path, said] of [
+      [join(dir, "fifo"), "is a FIFO, not a regular file"],
+      ["/dev/zero", "is a device that does not end"],
+      [dir, "it is a directory"],
+    ] as const) {
+      const err = await fails({ configPath: path, dropinDir: "/nonexistent" });
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toContain(said);
+    }
+    // --config /dev/null stays the way to say "no file".
+    expect((await loadConfig({ fs: nodeFs, env: {}, configPath: "/dev/null", dropinDir: "/nonexistent" })).files).toEqual(["/dev/null"]);
+  });
+
+  it("a YAML error does not print the file's text (a token in it)", async () => {
+    const { main } = write("token: sk-abcdef0123456789\nperiod: [\n");
+    const err = await fails({ configPath: main });
+    expect(err.message).not.toContain("sk-abcdef");
+  });
+
+  it("kured's \"\" and [] mean unset; rebootSentinel \"\" keeps the sentinel, empty templates keep the default", async () => {
+    const { main } = write(
+      'configuration:\n  rebootSentinel: ""\n  rebootDays: []\n  messageTemplateDrain: ""\n  notifyUrl: ""\n  blockingPodSelector: []\n  metricsHost: ""\n  startTime: "0:00"\n  endTime: "23:59:59"\n  rebootSentinelCommand: ""\n  period: ~\n',
+    );
+    const cfg = await loadConfig({ fs: nodeFs, env: {}, configPath: main, dropinDir: "/nonexistent" });
+    const d = defaults();
+    expect(cfg.settings.rebootSentinel).toBe(d.rebootSentinel);
+    expect(cfg.settings.rebootDays).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(cfg.settings.messageTemplateDrain).toBe(d.messageTemplateDrain);
+    expect(cfg.settings.metricsHost).toBe("127.0.0.1");
+    expect(cfg.settings.period).toBe(d.period);
+    expect(cfg.origins.rebootSentinel.kind).toBe("default");
+    // kured's default window has no gap before midnight.
+    expect(windowContains(cfg.windows, Date.parse("2026-11-23T23:59:59.5Z"))).toBe(true);
+  });
+
+  it("an empty flag value is refused, an empty SLUICE_ variable is unset", async () => {
+    const err = await fails({ configPath: "/nonexistent-but-default", dropinDir: "/nonexistent", flags: { nodeName: "" } }).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/--node-name: nodeName: an empty value is not valid|does not exist/);
+    const e2 = await fails({ dropinDir: "/nonexistent", flags: { period: "" } });
+    expect(e2.message).toBe("--period: period: an empty value is not valid: leave the flag out to keep the default");
+    const cfg = await loadConfig({ fs: nodeFs, env: { SLUICE_PERIOD: "" }, dropinDir: "/nonexistent" });
+    expect(cfg.settings.period).toBe(defaults().period);
+  });
+
+  it("startTime equal to endTime is refused: kured would open for one second", async () => {
+    const err = await fails({ dropinDir: "/nonexistent", flags: { startTime: "8", endTime: "08:00" } });
+    expect(err.message).toMatch(/one second/);
+  });
+
+  it("slackHookUrl becomes a slack:// notifyUrl, and a quoted notifyUrl is unquoted, as in kured", async () => {
+    let cfg = await loadConfig({ fs: nodeFs, env: {}, dropinDir: "/nonexistent", flags: { slackHookUrl: "'https://hooks.slack.com/services/T0/B1/secret'" } });
+    expect(cfg.settings.notifyUrl).toBe("slack://T0/B1/secret");
+    expect(cfg.warnings.join()).toMatch(/deprecated/);
+    cfg = await loadConfig({ fs: nodeFs, env: {}, dropinDir: "/nonexistent", flags: { notifyUrl: '"https://example.com/hook"' } });
+    expect(cfg.settings.notifyUrl).toBe("https://example.com/hook");
+  });
+
+  it("an RE2 alert filter keeps its Go meaning", async () => {
+    const cfg = await loadConfig({ fs: nodeFs, env: {}, dropinDir: "/nonexistent", flags: { alertFilterRegexp: "(?i)^watchdog\\z" } });
+    const re = new RegExp(cfg.settings.alertFilterRegexp);
+    expect(re.test("Watchdog")).toBe(true);
+    expect(re.test("watchdog\n")).toBe(false);
+  });
+});
+
 describe("unknown keys are named, never silently ignored", () => {
   it("warns with a did-you-mean, for files and environment", async () => {
     const dir = tempDir();
@@ -162,7 +297,7 @@ const BAD: Array<[string, string, RegExp]> = [
   ["startTime: noon", "startTime", /time of day/],
   ["rebootDays: [mon, funday]", "rebootDays", /funday/],
   ["rebootDays: [8]", "rebootDays", /0-6/],
-  ["rebootDays: []", "rebootDays", /at least one day/],
+  ["rebootDays: ','", "rebootDays", /at least one day/],
   ["timeZone: Mars/Olympus", "timeZone", /IANA/],
   ["forceReboot: maybe", "forceReboot", /true or false/],
   ["annotateNodes: 2", "annotateNodes", /true or false/],
@@ -185,6 +320,23 @@ const BAD: Array<[string, string, RegExp]> = [
   ["windows: [{start: 8, end: 9, zone: UTC}]", "windows", /unknown field zone/],
   ["windows: [{start: 8, length: 30s}]", "windows", /length must be/],
   ["windows: [{start: 8, end: 9, days: [someday]}]", "windows", /days must be/],
+  ["windows: [{start: 8, end: '8:00'}]", "windows", /same time; for a whole day write length: 24h/],
+  ["windows: [{start: 8, end: '24:00'}]", "windows", /for midnight at the end use 0:00/],
+  // Durations: honoured exactly up to Go's limit, refused past it or past where the value goes.
+  ["drainTimeout: 3000000h", "drainTimeout", /duration in Go syntax/],
+  ["lockTtl: 600000h", "lockTtl", /at most 2147483647s \(leaseDurationSeconds is int32\)/],
+  ["rebootSentinelCommandTimeout: 25h", "rebootSentinelCommandTimeout", /at most 24h/],
+  ["concurrency: .inf", "concurrency", /whole number/],
+  ["nodeName: Node_1", "nodeName", /Kubernetes node name/],
+  ["nodeName: 'a\x1b[31mb'", "nodeName", /Kubernetes node name/],
+  ["preferNoScheduleTaint: 'bad key'", "preferNoScheduleTaint", /taint key/],
+  ["metricsHost: 'http://0.0.0.0'", "metricsHost", /IP address/],
+  ["rebootCommand: ''", "rebootCommand", /cannot be empty/],
+  ["rebootCommand: []", "rebootCommand", /cannot be empty/],
+  ["rebootCommand: ['', reboot]", "rebootCommand", /first one not empty/],
+  ["alertFilterRegexp: '(?=lookahead)'", "alertFilterRegexp", /RE2 syntax.*lookahead/],
+  ["alertFilterRegexp: '(a)\\1'", "alertFilterRegexp", /backreference/],
+  ["slackHookUrl: 'https://hooks.slack.com/services/only-one'", "slackHookUrl", /hooks.slack.com\/services/],
 ];
 
 describe("bad values stop the program with exit 78 and say file, key, value and what is allowed", () => {

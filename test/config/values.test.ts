@@ -17,11 +17,16 @@ describe("kured time formats", () => {
     ["15:04", 15 * 3600 + 4 * 60],
     ["8:00", 8 * 3600],
     ["15:04:05", 15 * 3600 + 4 * 60 + 5],
-    ["24:00", 24 * 3600],
+    // Go's 12-hour layouts take hour 0: "0pm" is noon, "00am" midnight (kured parses with them).
+    ["0pm", 12 * 3600],
+    ["00am", 0],
+    ["03:04pm", 15 * 3600 + 4 * 60],
+    ["23:59:59", 86_399],
     [8, 8 * 3600],
   ])("%s", (raw, sec) => expect(timeOfDay(raw)).toBe(sec));
 
-  it.each(["25", "13pm", "0pm", "15:4", "15:60", "7:00:60", "noon", "", "24:01", "3:04:05pm"])("rejects %s", (raw) => {
+  // 24:00 is refused as kured (Go) refuses it; an end of 0:00 already means midnight.
+  it.each(["25", "13pm", "15:4", "15:60", "7:00:60", "noon", "", "24:00", "24:01", "3:04:05pm", "-1", "1:2:3"])("rejects %s", (raw) => {
     expect(() => timeOfDay(raw)).toThrow(Invalid);
   });
 });

@@ -7,21 +7,13 @@
 import { randomUUID } from "node:crypto";
 import { type DrainDeps } from "../../agent/drain";
 import type { HttpKube } from "../../agent/kube";
-import { simKube } from "../helpers/kube";
 import { Logger } from "../../agent/log";
-import { type EventRecorder, FakeClock, type NodeEvent } from "../../agent/ports";
+import { FakeClock } from "../../agent/ports";
 import { type KObj, SimCluster, SimServer } from "../../agent/sim";
+import { RecordedEvents, drive, kubeFor } from "../helpers/sim";
 import { Capture } from "../helpers/tmp";
 
-export class RecordedEvents implements EventRecorder {
-  readonly list: NodeEvent[] = [];
-  async record(e: NodeEvent): Promise<void> {
-    this.list.push(e);
-  }
-  reasons(): string[] {
-    return this.list.map((e) => e.reason);
-  }
-}
+export { RecordedEvents, drive };
 
 export interface Harness {
   clock: FakeClock;
@@ -42,7 +34,7 @@ export async function startSim(o: { kubelets?: boolean; legacyPolicy?: boolean; 
     if (cluster) cluster.addNode(n);
     else server.apply({ apiVersion: "v1", kind: "Node", metadata: { name: n } });
   }
-  const kube = simKube(server);
+  const kube = kubeFor(server);
   const events = new RecordedEvents();
   const logs = new Capture();
   const log = new Logger({ sink: logs, level: "debug", now: () => clock.now() });
@@ -54,20 +46,6 @@ export async function startSim(o: { kubelets?: boolean; legacyPolicy?: boolean; 
       await server.stop();
     },
   };
-}
-
-/** Moves the fake clock in steps, letting loopback I/O finish between steps, until `p` settles. */
-export async function drive<T>(clock: FakeClock, p: Promise<T>, o: { stepMs?: number; maxMs?: number } = {}): Promise<T> {
-  let settled = false;
-  const done = p.finally(() => (settled = true));
-  done.catch(() => {});
-  const step = o.stepMs ?? 100;
-  const max = o.maxMs ?? 3_600_000;
-  for (let t = 0; !settled && t <= max; t += step) {
-    await new Promise((r) => setTimeout(r, 3));
-    if (!settled) await clock.advance(step);
-  }
-  return done;
 }
 
 interface PodSpec {

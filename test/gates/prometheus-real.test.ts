@@ -4,6 +4,7 @@
  * filters (alertFilterRegexp, alertFilterMatchOnly, alertFiringOnly) are proven on the real
  * thing rather than on a stand-in's idea of its answers.
  */
+import { regexp as regexpSetting } from "../../agent/config/values";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -96,10 +97,10 @@ describe("prometheusAlerts against a real Prometheus", () => {
     expect(r.reasons[0]).toMatch(/^cannot evaluate Prometheus alerts at .*: HTTP 404, not a Prometheus API answer/);
   });
 
-  // kured's alertFilterRegexp is a Go (RE2) regexp: (?i) makes it case-insensitive. JavaScript's
-  // RegExp rejects a leading (?i); agent/config is being taught RE2 syntax by another change.
+  // kured's alertFilterRegexp is a Go (RE2) regexp: (?i) makes it case-insensitive. agent/config
+  // parses the key as RE2 and hands the gate the same pattern in JavaScript's syntax.
   it("kured's case-insensitive (?i) filter ignores names in any case (Go regexp semantics)", async () => {
-    const r = await prometheusAlerts(realFetch, url, { regexp: "(?i)^reboot" });
+    const r = await prometheusAlerts(realFetch, url, { regexp: regexpSetting("(?i)^reboot") });
     expect(r).toEqual({ gate: "alerts", blocked: true, reasons: ["active Prometheus alerts: DiskFull, SlowBurn"] });
   });
 });

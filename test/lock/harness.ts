@@ -4,18 +4,15 @@
  * every Lease write in the store, and a recorder of Events.
  */
 import type { HttpKube } from "../../agent/kube";
-import { simKube } from "../helpers/kube";
-import { Logger, nullLogger } from "../../agent/log";
+import { type Logger, nullLogger } from "../../agent/log";
 import { RebootLock, type LockOptions } from "../../agent/lock";
-import { type Clock, type EventRecorder, type NodeEvent, systemClock } from "../../agent/ports";
-import { SimServer } from "../../agent/sim";
+import { type Clock, type EventRecorder, systemClock } from "../../agent/ports";
+import type { SimServer } from "../../agent/sim";
+import { LEASES, Lines, RecordedEvents, startSim, until } from "../helpers/sim";
 
-export const LEASES = "coordination.k8s.io/leases";
-
-export async function startSim(options: ConstructorParameters<typeof SimServer>[0] = {}): Promise<{ server: SimServer; kube: HttpKube }> {
-  const server = await new SimServer({ namespaces: ["sluice"], ...options }).start();
-  return { server, kube: simKube(server) };
-}
+export { LEASES, Lines, startSim, until };
+/** The Events recorder under the lock suites' name. */
+export const Events = RecordedEvents;
 
 export function addNode(server: SimServer, name: string): void {
   server.apply({ apiVersion: "v1", kind: "Node", metadata: { name } });
@@ -24,18 +21,6 @@ export function addNode(server: SimServer, name: string): void {
 export function deleteNode(server: SimServer, name: string): void {
   const cur = server.store.get("/nodes", name);
   if (cur) server.store.write("/nodes", "DELETED", { ...cur, metadata: { ...cur.metadata } });
-}
-
-export class Events implements EventRecorder {
-  readonly seen: NodeEvent[] = [];
-  async record(e: NodeEvent): Promise<void> {
-    this.seen.push(e);
-  }
-}
-
-export class Lines {
-  readonly lines: string[] = [];
-  readonly logger = new Logger({ sink: { write: (l: string) => this.lines.push(l) }, level: "debug" });
 }
 
 export function makeLock(kube: HttpKube, node: string, over: Partial<LockOptions> = {}, deps: { clock?: Clock; events?: EventRecorder; log?: Logger } = {}): RebootLock {
@@ -74,13 +59,5 @@ export class Observer {
 
   stop(): void {
     this.unsubscribe();
-  }
-}
-
-export async function until(cond: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -184,7 +184,9 @@ describe("reclaiming", () => {
     const b = lock("b", { nodeGoneGraceMs: 200, nodeCheckIntervalMs: 100 }, { events, log: lines.logger });
     await b.start();
     const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" });
-    await new Promise((r) => setTimeout(r, 300));
+    // b looks at a's Node more than once, finds it, and reclaims nothing.
+    server.faults.resetCounters();
+    await until(() => (server.faults.counters()["get nodes"] ?? 0) >= 2, 5000, "b checked a's Node twice");
     expect(b.heldSlot()).toBeUndefined(); // a's Node still exists: no reclaim
     deleteNode(server, "a");
     const held = await acquired;
@@ -210,7 +212,8 @@ describe("reclaiming", () => {
     await until(() => Boolean(stored("sluice-default-wait-b")), 5000, "b queued");
     cb.setWall(Date.UTC(2026, 0, 5, 10, 0)); // b's wall clock jumps an hour: irrelevant
     await cb.advance(599_000);
-    await new Promise((r) => setTimeout(r, 100));
+    // b waits on its clock for the rest of the TTL: idle, not done.
+    await until(() => cb.pending > 0, 5000, "b waiting on its clock");
     expect(got).toBe(false);
     await cb.advance(1_000);
     expect((await acquired).holder).toBe("b");
@@ -234,8 +237,9 @@ describe("reclaiming", () => {
     void b.acquire({ needSince: NEED + 1, bootId: "b" }).then(() => (got = true), () => {});
     await until(() => Boolean(stored("sluice-default-wait-b")), 5000, "b queued");
     await cb.advance(10 * 3600_000);
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => cb.pending > 0, 5000, "b waiting on its clock");
     expect(got).toBe(false);
+    expect(b.view().slots.get(0)?.record.holder).toBe("a");
   });
 });
 
@@ -254,7 +258,7 @@ describe("pause", () => {
     await until(() => b.view().paused !== undefined && a.view().paused !== undefined, 5000, "pause seen");
     await a.setPhase("rebooting"); // the holder carries on
     await a.release();
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => b.view().slots.get(0)?.record.holder === "" && b.view().paused !== undefined, 5000, "b saw the free slot while paused");
     expect(got).toBe(false);
     expect(await resumeGroup(kube, { namespace: "sluice", group: "default" })).toBe(true);
     expect((await acquired).holder).toBe("b");

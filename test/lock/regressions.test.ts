@@ -7,7 +7,7 @@ import type { HttpKube } from "../../agent/kube";
 import { KubeError, type Kube } from "../../agent/kube";
 import { LeaseCache, type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
 import { nullLogger } from "../../agent/log";
-import { FakeClock, systemClock } from "../../agent/ports";
+import { FakeClock } from "../../agent/ports";
 import type { SimServer } from "../../agent/sim";
 import { LEASES, addNode, deleteNode, makeLock, startSim, until } from "../lock/harness";
 
@@ -32,7 +32,8 @@ describe("lock regressions", () => {
   it("writeHeld does not spin without delay when a 409's re-read fails (429 from API priority and fairness)", async () => {
     ({ server, kube } = await startSim());
     addNode(server, "a");
-    const a = lock("a");
+    const clock = new FakeClock();
+    const a = lock("a", {}, { clock });
     await a.start();
     await a.acquire({ needSince: NEED, bootId: "b" });
     server.faults.rules = [
@@ -41,11 +42,16 @@ describe("lock regressions", () => {
     ];
     server.faults.resetCounters();
     void a.setPhase("draining").catch(() => {});
-    await new Promise((r) => setTimeout(r, 1000));
-    const c = server.faults.counters();
+    const updates = () => server.faults.counters()["update leases"] ?? 0;
+    // The first try, its 409, the failed re-read: then the lock sleeps on its clock.
+    await until(() => updates() === 1 && (server.faults.counters()["get leases"] ?? 0) === 1 && clock.pending > 0, 5000, "first attempt and back-off");
+    // The server asked for 5 s between attempts: not one more try before they have passed ...
+    await clock.advance(4_999);
+    expect(updates()).toBe(1);
+    // ... and the next one right after.
+    await clock.advance(1);
+    await until(() => updates() === 2, 5000, "second attempt");
     server.faults.rules = [];
-    // The server asked for 5 s between attempts; one second must see at most a couple of tries.
-    expect(c["update leases"] ?? 0).toBeLessThanOrEqual(3);
   });
 
   it("does not take over a live holder on a node-gone verdict that is older than a pause", async () => {
@@ -71,9 +77,9 @@ describe("lock regressions", () => {
     expect(server.store.get(LEASES, "sluice/sluice-default-0")!.spec.holderIdentity).toBe("a"); // not taken before the pause
     // a comes back: its Node re-registers, a is alive and still holds its slot.
     addNode(server, "a");
-    await new Promise((r) => setTimeout(r, 600));
     await resumeGroup(kube, { namespace: "sluice", group: "default" });
-    await new Promise((r) => setTimeout(r, 600));
+    // b acts on its old verdict only after one more look, which finds a's Node and clears it.
+    await until(() => b.view().paused === undefined && !absent.has("a"), 5000, "b saw a's Node back");
     // a's Node exists: its slot must not be reclaimed.
     expect(server.store.get(LEASES, "sluice/sluice-default-0")!.spec.holderIdentity).toBe("a");
   });
@@ -117,14 +123,19 @@ describe("lock regressions", () => {
     const always410: Kube = Object.assign(Object.create(kube) as Kube, {
       watchLeases: async () => ({ done: Promise.reject(gone()), stop: () => {} }),
     });
-    const cache = new LeaseCache(always410, systemClock, nullLogger, { namespace: "sluice", labelSelector: "sluice.dev/group=default", watchTimeoutSeconds: 3600 });
+    const clock = new FakeClock();
+    const cache = new LeaseCache(always410, clock, nullLogger, { namespace: "sluice", labelSelector: "sluice.dev/group=default", watchTimeoutSeconds: 3600, random: () => 0.5 });
     const stop = new AbortController();
     await cache.start(stop.signal);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The first 410 is answered with a list at once; the second one backs off on the clock.
+    await until(() => cache.stats.lists === 2 && clock.pending > 0, 5000, "second list, then a back-off");
+    expect(cache.stats.lists).toBe(2);
+    // Each later 410 waits longer (capped at 5 s): ten seconds of clock allow only a few lists.
+    for (let i = 0; i < 100; i++) await clock.advance(100);
+    await until(() => clock.pending > 0, 5000, "backing off again");
+    expect(cache.stats.lists).toBeGreaterThanOrEqual(4);
+    expect(cache.stats.lists).toBeLessThanOrEqual(10); // 75+150+…+4800 ms of back-off: 9 lists
     stop.abort();
     await cache.stopped();
-    // The first 410 is answered with a list at once, later ones back off.
-    expect(cache.stats.lists).toBeGreaterThanOrEqual(2);
-    expect(cache.stats.lists).toBeLessThanOrEqual(6);
   });
 });

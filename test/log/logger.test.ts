@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Logger, createLogger, redactText, redactUrl } from "../../agent/log";
+import { Logger, createLogger, redactArgv, redactText, redactUrl } from "../../agent/log";
 import { Capture } from "../helpers/tmp";
 
 const NOW = Date.parse("2026-11-25T10:00:00Z");
@@ -59,6 +59,10 @@ describe("credentials never reach a log line", () => {
     ["field named password, nested", (l) => l.info("cfg", { auth: { user: "x", password: "hunter2" } })],
     ["error message", (l) => l.error("boom", { err: new Error("GET https://u:hunter2@x.example/ failed") })],
     ["Bearer in message text", (l) => l.error("sent Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.payload.sig")],
+    ["shoutrrr slack tokens as host and path", (l) => l.info("notify", { to: "slack://XOXB-123/T000/B000/abcdefSECRET" })],
+    ["gotify token path", (l) => l.info("notify", { to: "gotify://gotify.example.com/webhookSECRETtoken" })],
+    ["kubeconfig in a parser message", (l) => l.error("cannot load: bad indentation at line 9:\n    token: s3cr3t-token\n  client-key-data: hunter2")],
+    ["sentinel command arguments", (l) => l.info("ran", { argv: redactArgv(["check", "--token", "s3cr3t-token", "--password=hunter2"]) })],
   ];
   for (const format of ["text", "json"] as const) {
     it.each(cases)(`${format}: %s`, (_name, act) => {
@@ -73,5 +77,17 @@ describe("credentials never reach a log line", () => {
     expect(redactUrl("https://hooks.slack.com/services/T000/B000/abc")).toBe("https://hooks.slack.com/services/***/***/***");
     expect(redactUrl("https://prom.example:9090/api/v1/query?query=ALERTS")).toBe("https://prom.example:9090/api/v1/query?query=ALERTS");
     expect(redactText("node a drained in 3s")).toBe("node a drained in 3s");
+    expect(redactUrl("gotify://gotify.example.com/TOKEN")).toBe("gotify://gotify.example.com/***");
+    expect(redactText("tokens: 12, passes=3")).toBe("tokens: 12, passes=3");
+    expect(redactArgv(["test", "-f", "/run/reboot-required"])).toEqual(["test", "-f", "/run/reboot-required"]);
+  });
+
+  it.each(["text", "json"] as const)("%s: a number under a secret-looking name is no secret (a drain pass)", (format) => {
+    const out = new Capture();
+    new Logger({ sink: out, format }).info("drain pass done", { pass: 3, tokens: 12, secret: false, password: "x" });
+    expect(out.text).toMatch(/pass"?[=:]3/);
+    expect(out.text).toMatch(/tokens"?[=:]12/);
+    expect(out.text).toMatch(/secret"?[=:]false/);
+    expect(out.text).not.toMatch(/password"?[=:]"?x/);
   });
 });

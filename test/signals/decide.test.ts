@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   backoffDelay,
+  spendLogBudget,
+  type LogBudget,
   combineNeed,
   enabledSources,
   interpretSentinelExit,
@@ -130,7 +132,7 @@ describe("combineNeed", () => {
 describe("needChanged", () => {
   const need = (needed: boolean, sources: Array<[SourceReport["source"], boolean]>, newVersion?: string): RebootNeed => ({
     needed,
-    reasons: sources.map(([source, n]) => ({ source, needed: n, health: "ok", detail: String(Math.random()), since: 0 })),
+    reasons: sources.map(([source, n]) => ({ source, needed: n, health: "ok", detail: `detail-${sources.map(([s]) => s).join(",")}`, since: 0 })),
     ...(newVersion ? { newVersion } : {}),
   });
   it.each<[string, RebootNeed | null, RebootNeed, boolean]>([
@@ -141,5 +143,26 @@ describe("needChanged", () => {
     ["staged version appears", need(true, [["update-engine", true]]), need(true, [["update-engine", true]], "4000.0.0"), true],
   ])("%s -> %s", (_n, prev, next, want) => {
     expect(needChanged(prev, next)).toBe(want);
+  });
+});
+
+describe("log budget for what anyone can cause (spoofed StatusUpdates)", () => {
+  it("logs the first, summarises the rest until the interval has passed", () => {
+    let b: LogBudget = { lastAt: -Infinity, suppressed: 0 };
+    const seen: Array<[number, boolean, number]> = [];
+    for (const t of [0, 10, 20, 59_999, 60_000, 60_001, 200_000]) {
+      const r = spendLogBudget(b, t, 60_000);
+      b = r.next;
+      seen.push([t, r.log, r.suppressed]);
+    }
+    expect(seen).toEqual([
+      [0, true, 0],
+      [10, false, 0],
+      [20, false, 0],
+      [59_999, false, 0],
+      [60_000, true, 3],
+      [60_001, false, 0],
+      [200_000, true, 1],
+    ]);
   });
 });

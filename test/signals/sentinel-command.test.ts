@@ -96,9 +96,38 @@ describe("sentinel command", () => {
     expect(first.needed).toBe(true);
   });
 
+  it.each([
+    ["exit 0", true],
+    ["exit 1", false],
+  ])("a command that leaves a background child is judged by its own exit status (%s)", async (exit, needed) => {
+    const host = new LinuxHost({ rebootCommand: ["true"], env: process.env });
+    // The child keeps stdout open for 30 s; the timeout (5 s here) must not be what answers.
+    const { first } = await start(["sh", "-c", `sleep 30 & echo started; ${exit}`], host);
+    expect(first.needed).toBe(needed);
+    expect(first.reasons[0]).toMatchObject({ health: "ok", detail: expect.not.stringMatching(/timed out|timeout/) });
+  }, 15_000);
+
   it("refuses to start without a host runner", () => {
     expect(() =>
       createRebootSignals({ ...defaultSignalsOptions, rebootSentinelCommand: ["true"], updateEngine: "off" }, { clock: new FakeClock(), log: captureLogger().log }),
     ).toThrow(expect.objectContaining({ code: "signals.no-host" }));
+  });
+});
+
+describe("sentinel command output", () => {
+  it("masks credential-looking arguments in the reason, the status and the logs", async () => {
+    const { log, records } = captureLogger();
+    const signals = createRebootSignals(
+      { ...defaultSignalsOptions, rebootSentinel: "", rebootSentinelCommand: ["check", "--token", "s3cr3t", "--password=pw1"], periodMs: 60_000, sentinelCommandTimeoutMs: 5_000, updateEngine: "off" },
+      { clock: new FakeClock(), log, host: { run: async () => ({ exitCode: 7, signal: null, stdout: "", stderr: "", timedOut: false }) } },
+    );
+    const ac = new AbortController();
+    const first = await signals.start(ac.signal);
+    const text = JSON.stringify([first, signals.status(), records()]);
+    ac.abort();
+    await signals.stopped();
+    expect(text).not.toContain("s3cr3t");
+    expect(text).not.toContain("pw1");
+    expect(text).toContain("--token");
   });
 });

@@ -85,6 +85,11 @@ async function run(cmd: Command, ctx: CliContext, body: (kube: Kube, s: Settings
   }
 }
 
+/** Text from the cluster as it may reach a terminal: control characters shown escaped. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 export function formatAge(ms: number): string {
   if (!(ms >= 0)) return "?";
   const s = Math.floor(ms / 1000);
@@ -101,7 +106,7 @@ export function formatAge(ms: number): string {
  */
 export function formatLockState(st: LockState, nowMs: number): string {
   const out: string[] = [];
-  const paused = st.paused ? `PAUSED by ${st.paused.by || "?"}${st.paused.since ? ` since ${new Date(st.paused.since).toISOString()}` : ""}` : "not paused";
+  const paused = st.paused ? `PAUSED by ${printable(st.paused.by) || "?"}${st.paused.since ? ` since ${new Date(st.paused.since).toISOString()}` : ""}` : "not paused";
   out.push(`group ${st.group} in namespace ${st.namespace}: ${st.concurrency} slot${st.concurrency === 1 ? "" : "s"}, ${paused}`);
   const rows = [["SLOT", "HOLDER", "PHASE", "AGE", "RENEWED"]];
   for (const s of st.slots) {
@@ -113,6 +118,7 @@ export function formatLockState(st: LockState, nowMs: number): string {
   for (const r of rows) out.push(r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
   for (const m of st.mismatches) out.push(`warning: ${m.holder} holds ${m.name} configured with concurrency ${m.concurrency}, not ${st.concurrency}`);
   for (const s of st.slots) if (s.index >= st.concurrency && s.holder) out.push(`warning: ${s.name} is beyond concurrency ${st.concurrency} and held by ${s.holder}`);
+  for (const f of st.foreign ?? []) out.push(`warning: Lease ${printable(f.name)} is not sluice's and is left alone: it ${f.problem}${f.blocksSlot !== undefined ? ` (slot ${f.blocksSlot} cannot be used until it is removed)` : ""}`);
   out.push(st.queue.length ? `queue (${st.queue.length} waiting, next first):` : "queue: nobody waiting");
   st.queue.forEach((w, i) => out.push(`  ${i + 1}. ${w.node}  needs a reboot since ${new Date(w.needSince).toISOString()} (${formatAge(nowMs - w.needSince)})`));
   return `${out.join("\n")}\n`;

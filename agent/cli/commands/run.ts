@@ -69,17 +69,25 @@ export function runCommand(ctx: CliContext): Command {
     } catch (e) {
       throw new ExitError(ExitCode.unavailable, "boot-id-unavailable", `cannot read the boot id: ${errorMessage(e)}`);
     }
-    // Loaded only when used: prom-client and the notifier cost idle memory (DESIGN "Footprint").
-    const metrics = s.metricsPort > 0 ? await (await import("../../metrics")).createAgentMetrics({ node: nodeName, group: s.group, version: versionInfo().version, kuredCompat: s.kuredMetrics }) : undefined;
-    const listener = metrics ? await startListener(metrics, s.metricsHost, s.metricsPort) : undefined;
-    const notifier = s.notifyUrl ? (await import("../../notify")).createNotifier(s.notifyUrl, { log: log.child({ component: "notify" }), clock: systemClock }) : undefined;
+    // Configuration and credentials first (exit 78), then what may be busy or down (exit 69).
     const kube = await kubeClients(s, ctx.env);
     for (const w of kube.warnings) log.warning(w);
+    // Loaded only when used: prom-client and the notifier cost idle memory (DESIGN "Footprint").
+    let notifier: Awaited<ReturnType<typeof import("../../notify")["createNotifier"]>> | undefined;
+    try {
+      notifier = s.notifyUrl ? (await import("../../notify")).createNotifier(s.notifyUrl, { log: log.child({ component: "notify" }), clock: systemClock }) : undefined;
+    } catch (err) {
+      kube.close();
+      throw new ExitError(ExitCode.config, (err as { code?: string }).code ?? "notify-url-invalid", `notifyUrl: ${errorMessage(err)}`);
+    }
     const signals = await rebootSignals(s, ctx.env, log.child({ component: "signals" }));
     const stop = new AbortController();
     const onStop = () => stop.abort(ctx.signal.reason);
     ctx.signal.addEventListener("abort", onStop, { once: true });
+    let listener: Awaited<ReturnType<typeof startListener>> | undefined;
     try {
+      const metrics = s.metricsPort > 0 ? await (await import("../../metrics")).createAgentMetrics({ node: nodeName, group: s.group, version: versionInfo().version, kuredCompat: s.kuredMetrics }) : undefined;
+      listener = metrics ? await startListener(metrics, s.metricsHost, s.metricsPort) : undefined;
       await signals.start(stop.signal);
       // Events are node-scoped work: the kubelet's credential in node-identity mode.
       const events = new KubeEventRecorder({ kube: kube.node, clock: systemClock, log }, { host: nodeName });
