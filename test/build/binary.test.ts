@@ -122,18 +122,19 @@ describe("single executables", () => {
       join(dir, "config.yaml"),
       [`kubeconfig: ${kubeconfig}`, `stateDir: ${dir}`, `rebootSentinel: ${sentinel}`, "updateEngine: off", "metricsPort: 0", "drainGracePeriod: 1", `inhibitPaths: ["${dir}/inhibit"]`, `rebootCommand: ["sh", "-c", "echo $$ >> ${calls}"]`].join("\n"),
     );
+    let child: ReturnType<typeof spawn> | undefined;
     try {
       await expect.poll(() => serverErr, { timeout: 30_000 }).toContain("sim API server ready");
-      const child = spawn(amd64, ["run", "--config", join(dir, "config.yaml"), "--node-name", "node-a"], { env: { PATH: process.env.PATH, JOURNAL_STREAM: "8:1234" } });
+      child = spawn(amd64, ["run", "--config", join(dir, "config.yaml"), "--node-name", "node-a"], { env: { PATH: process.env.PATH, JOURNAL_STREAM: "8:1234" } });
       let out = "";
       let err = "";
-      child.stdout.on("data", (d) => (out += d));
-      child.stderr.on("data", (d) => (err += d));
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (err += d));
       await expect.poll(() => out, { timeout: 15_000 }).toContain("sluice started");
       writeFileSync(sentinel, "");
       await expect.poll(() => existsSync(calls), { timeout: 15_000 }).toBe(true);
       child.kill("SIGTERM");
-      const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      const code = await new Promise<number | null>((r) => child!.on("exit", (c) => r(c)));
       expect(code).toBe(0);
       expect(err).toBe("");
       expect(readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(1);
@@ -148,6 +149,8 @@ describe("single executables", () => {
       expect(status.stdout).toMatch(/^node node-a: rebooting for \d+s: rebooting \(attempt 1\)/);
       expect(status.stdout).toMatch(/sluice-default-0 +node-a +rebooting/);
     } finally {
+      // A failed expectation must not leave the agent running (it would hold dist/ busy).
+      if (child && child.exitCode === null) child.kill("SIGKILL");
       server.kill("SIGTERM");
       await new Promise((r) => server.on("exit", r));
     }

@@ -184,9 +184,10 @@ export class SimHost implements Host {
       dead,
     );
     const host = severed(this as Host, dead);
-    const events = severed(new FleetEvents(this.fleet, kube, clock, log, this.name), dead);
+    const nodeKube = this.fleet.nodeIdentity ? severed(counted(this.fleet.kubeFor(this.name, "node"), () => !dead.aborted && (this.writes += 1)), dead) : kube;
+    const events = severed(new FleetEvents(this.fleet, nodeKube, clock, log, this.name), dead);
     this.agent = new Agent(
-      { clock, host, fs, log, kube, events, notifier: { send: async () => {} }, signals: this.signals, fetch: globalThis.fetch, random: this.fleet.random },
+      { clock, host, fs, log, kube, nodeKube, events, notifier: { send: async () => {} }, signals: this.signals, fetch: globalThis.fetch, random: this.fleet.random },
       { settings: this.settings, windows: this.fleet.windows, node: this.name },
     );
     this.running = this.agent.run(this.term.signal).catch((err: unknown) => {
@@ -274,8 +275,12 @@ export interface FleetOptions {
   windows?: WindowSpec[];
   podsPerNode?: number;
   authYaml?: string;
-  /** Token per node for the sim's users (RBAC tests). */
+  /** Token per node for the sim's users (RBAC tests): the ServiceAccount's. */
   token?: (node: string) => string | undefined;
+  /** Token of the node's own (kubelet) credential, for node-identity mode: node-scoped work and Events go through it. */
+  nodeToken?: (node: string) => string | undefined;
+  /** Keep the sim's audit log (least-privilege tests). */
+  audit?: boolean;
   start?: number;
   seed?: number;
 }
@@ -314,7 +319,8 @@ export class Fleet {
   }
 
   async start(): Promise<this> {
-    this.server = await new SimServer({ clock: this.clock, namespaces: ["sluice", "apps"], random: this.random, ...(this.o.authYaml ? { authYaml: this.o.authYaml } : {}) }).start();
+    // deploy/ creates the sluice namespace itself.
+    this.server = await new SimServer({ clock: this.clock, namespaces: this.o.authYaml ? ["apps"] : ["sluice", "apps"], random: this.random, audit: this.o.audit, ...(this.o.authYaml ? { authYaml: this.o.authYaml } : {}) }).start();
     this.cluster = new SimCluster(this.server, { podReadyDelayMs: 2_000 });
     for (const n of this.o.nodes) this.cluster.addNode(n);
     const per = this.o.podsPerNode ?? 2;
@@ -361,13 +367,19 @@ export class Fleet {
     return h;
   }
 
-  kubeFor(node: string): Kube {
-    let k = this.kubes.get(node);
+  kubeFor(node: string, as: "sa" | "node" = "sa"): Kube {
+    const key = `${as}:${node}`;
+    let k = this.kubes.get(key);
     if (!k) {
-      k = simKube(this.server, this.o.token?.(node));
-      this.kubes.set(node, k);
+      k = simKube(this.server, as === "node" ? this.o.nodeToken?.(node) : this.o.token?.(node));
+      this.kubes.set(key, k);
     }
     return k;
+  }
+
+  /** Whether node-scoped work goes through the node's own credential. */
+  get nodeIdentity(): boolean {
+    return this.o.nodeToken !== undefined;
   }
 
   /** The kubelet is back: Ready, reporting the host's boot id. */

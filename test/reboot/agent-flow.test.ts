@@ -3,6 +3,8 @@
  * noticed, the window and the queue respected, the node drained, rebooted (the fake host drops
  * the agent and starts a new one with a new boot id), recovered and released.
  */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Fleet } from "../helpers/agent-harness";
 
@@ -222,5 +224,53 @@ describe("reboot and recovery", () => {
     a.start();
     await fleet.until(() => fleet!.reboots.length === 1, "the reboot");
     expect(fleet.violations).toEqual([]);
+  });
+});
+
+describe("start-up", () => {
+  it("on first boot waits for its Node to be registered, then works", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], podsPerNode: 0 }).start();
+    fleet.server.store.write("/nodes", "DELETED", fleet.node("node-a"));
+    const a = fleet.host("node-a");
+    a.start();
+    for (let i = 0; i < 10; i++) await fleet.clock.advance(1000);
+    expect(a.agent?.started).toBe(false);
+    expect(a.logs.lines.filter((l) => l.includes("waiting for this host's Node to be registered"))).toHaveLength(1);
+    fleet.cluster.addNode("node-a");
+    fleet.nodeUp("node-a", a.bootIdValue);
+    await fleet.until(() => a.agent?.started === true, "started once the Node exists");
+    a.signals.set(true);
+    await fleet.until(() => fleet!.reboots.length === 1, "the reboot");
+  });
+
+  it.each([
+    ["empty", ""],
+    ["truncated", '{"version":2,"node":"node-a","state":{"phase":"drai'],
+    ["of a future version", '{"version":9,"node":"node-a","state":{"phase":"idle","since":1}}'],
+    ["of another node", '{"version":2,"node":"node-z","state":{"phase":"draining","since":1,"slot":"sluice-default-0","wasUnschedulable":false,"needSince":1}}'],
+  ])("reports a state.json that is %s, starts from the truth and keeps working", async (_name, text) => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], podsPerNode: 0 }).start();
+    const a = fleet.host("node-a");
+    writeFileSync(join(a.stateDir, "state.json"), text);
+    a.start();
+    await fleet.until(() => a.agent?.started === true, "started");
+    expect(a.agent?.current().phase).toBe("idle");
+    expect(a.logs.text).toMatch(/WARNING (cannot use the stored state|the stored state belongs to another node)/);
+    a.signals.set(true);
+    await fleet.until(() => fleet!.reboots.length === 1, "the reboot");
+    expect(a.crashes).toBe(1); // the reboot, nothing else
+  });
+
+  it("says in status.json what a queued node waits for", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b", "node-c"] }).start();
+    fleet.server.apply({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "apps" }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: "web" } } } });
+    for (const n of ["node-a", "node-b"]) fleet.host(n).start();
+    await fleet.until(() => ["node-a", "node-b"].every((n) => fleet!.host(n).agent?.started), "started");
+    fleet.host("node-a").signals.set(true);
+    await fleet.until(() => fleet!.slotHolders().includes("node-a"), "node-a holds");
+    fleet.host("node-b").signals.set(true);
+    const status = () => JSON.parse(readFileSync(join(fleet!.host("node-b").stateDir, "status.json"), "utf8"));
+    await fleet.until(() => existsSync(join(fleet!.host("node-b").stateDir, "status.json")) && /position/.test(status().waiting), "node-b queued");
+    expect(status()).toMatchObject({ phase: "pending", waiting: "queued for a reboot slot at position 1 of 1 (held by node-a)" });
   });
 });
