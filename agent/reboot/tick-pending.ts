@@ -107,7 +107,7 @@ export async function tickPending(s: PendingState, ctx: TickContext): Promise<Ti
   const view = lock.view();
   const standing = queueStanding(ctx.node, view.waiters, view.holders, new Set(), 0);
   const of = view.waiters.filter((w) => !view.holders.has(w.node)).length;
-  deps.metrics?.queuePosition?.(standing.position >= 0 ? standing.position + 1 : null);
+  deps.metrics?.queuePosition?.(standing.position >= 0 ? standing.position : null);
   const paused = view.paused ? `; group ${settings.group} is paused by ${view.paused.by || "an operator"}` : "";
   const holders = [...view.slots.values()].filter((x) => x.record.holder && x.record.index < settings.concurrency).map((x) => x.record.holder);
   return { to: s, waiting: `queued for a reboot slot${standing.position >= 0 ? ` at position ${standing.position + 1} of ${of}` : ""} (held by ${holders.join(", ") || "nobody"})${paused}` };

@@ -1,10 +1,11 @@
 /**
  * startup.* and rss.*: the built single executable against the bare embedded Node runtime.
- * Start-to-ready is from spawn to the "sluice ready" line (for bare Node, to its first line);
- * idle RSS is VmRSS after 10 s of doing nothing.
+ * Start-to-ready is from spawn to the "sluice ready" line (for bare Node, to its first line): the
+ * agent has loaded its configuration, connected its Kubernetes client to `sluice sim serve` and
+ * started its reboot-need sources. Idle RSS is VmRSS after 10 s of doing nothing.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchSuite, type Figure, figure, percentiles } from "./types";
@@ -64,7 +65,14 @@ const suite: BenchSuite = {
   async run(only) {
     if (!existsSync(binary)) throw new Error("dist/sluice-linux-amd64 is missing: run npm run build first");
     const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
-    const sluiceArgv = [binary, "run", "--config-dir", dir, "--node-name", "bench", "--kubeconfig", join(dir, "kubeconfig"), "--metrics-port", "0"];
+    const sim = spawn(binary, ["sim", "serve", "--nodes", "bench", "--kubeconfig-out", join(dir, "kubeconfig")], { stdio: ["ignore", "ignore", "pipe"] });
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      sim.stderr!.on("data", (d) => (err += d) && err.includes("sim API server ready") && resolve());
+      sim.on("exit", () => reject(new Error(`sluice sim serve exited: ${err}`)));
+    });
+    writeFileSync(join(dir, "config.yaml"), `stateDir: ${dir}\nrebootSentinel: ${join(dir, "reboot-required")}\nupdateEngine: "off"\ninhibitPaths: ["${join(dir, "inhibit")}"]\n`);
+    const sluiceArgv = [binary, "run", "--config", join(dir, "config.yaml"), "--config-dir", dir, "--node-name", "bench", "--kubeconfig", join(dir, "kubeconfig"), "--metrics-port", "0"];
     const bareArgv = [bareNode, "-e", "console.log('ready');setInterval(()=>{},1e9)"];
     const figures: Figure[] = [];
     try {
@@ -96,6 +104,7 @@ const suite: BenchSuite = {
         figures.push(figure("rss.idle", ra / 1024, "MiB", { baseline: rn / 1024, maxRatio: 1.6 }));
       }
     } finally {
+      sim.kill("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     }
     return figures;

@@ -21,6 +21,7 @@ import { Agent } from "../../agent/reboot";
 import type { RebootNeed } from "../../agent/signals";
 import { type KObj, SimCluster, SimServer } from "../../agent/sim";
 import type { WindowSpec } from "../../agent/window";
+import { seededRandom } from "./sim";
 import { Capture } from "./tmp";
 
 /** Reboot-need signals a test sets by hand. */
@@ -285,18 +286,6 @@ export interface FleetOptions {
   seed?: number;
 }
 
-/** Seeded randomness (mulberry32): the same seed gives the same run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class Fleet {
   readonly clock: FakeClock;
   server!: SimServer;
@@ -315,7 +304,7 @@ export class Fleet {
   constructor(private readonly o: FleetOptions) {
     this.clock = new FakeClock(o.start);
     this.windows = o.windows ?? [];
-    this.random = seeded(o.seed ?? 1);
+    this.random = seededRandom(o.seed ?? 1);
   }
 
   async start(): Promise<this> {
