@@ -6,7 +6,7 @@
  * throws: a lost Event is worth a warning, never a failed drain or reboot.
  */
 import { KubeError, type CoreV1Event, type Kube } from "../kube";
-import type { Logger } from "../log";
+import { type Logger, redactText } from "../log";
 import { type Clock, type EventRecorder, type NodeEvent, errorMessage } from "../ports";
 import { DEFAULT_WINDOW_MS, SeenCache, correlate, eventKey, eventName } from "./correlate";
 
@@ -34,7 +34,9 @@ export class KubeEventRecorder implements EventRecorder {
   ) {}
 
   record(e: NodeEvent): Promise<void> {
-    const ev = { ...e, message: e.message.length > MAX_MESSAGE ? `${e.message.slice(0, MAX_MESSAGE - 1)}…` : e.message };
+    // An Event is read by everyone who may `kubectl describe node`: the same redaction as the log.
+    const text = redactText(e.message);
+    const ev = { ...e, message: text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text };
     const key = eventKey(ev, EVENT_COMPONENT, this.options.host);
     const run = (this.chains.get(key) ?? Promise.resolve()).then(() => this.write(key, ev));
     const tail = run.finally(() => {

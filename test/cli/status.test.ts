@@ -77,4 +77,18 @@ describe("sluice status", () => {
     expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1", ...quiet], again.ctx)).toBe(0);
     expect(again.stdout.lines[0]).toMatch(/^node n1: state unknown \(.*state\.json is not JSON/);
   });
+
+  it("prints no credential from what the agent said it waits for, in text or JSON", async () => {
+    const dir = tempDir();
+    const now = Date.now();
+    await new StateStore(nodeFs, dir).save({ ...initialState("n1", now), state: { phase: "pending", since: now - 5000, needSince: now - 9000, reason: "r" } });
+    writeFileSync(join(dir, "status.json"), JSON.stringify({ phase: "pending", since: now - 5000, at: now, waiting: "blocked: cannot evaluate Prometheus alerts at https://ops:hunter2@prom.example/api?token=abc123: HTTP 500" }));
+    const quiet = ["--reboot-sentinel", join(dir, "absent"), "--update-engine", "off"];
+    for (const json of [false, true]) {
+      const { ctx, stdout } = context();
+      expect(await main(["status", "--config-dir", dir, "--state-dir", dir, "--kubeconfig", join(dir, "none"), "--node-name", "n1", ...quiet, ...(json ? ["--json"] : [])], ctx)).toBe(0);
+      expect(stdout.text).toContain("cannot evaluate Prometheus alerts at https://");
+      expect(stdout.text).not.toMatch(/hunter2|abc123/);
+    }
+  });
 });

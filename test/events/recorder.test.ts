@@ -88,3 +88,18 @@ describe("KubeEventRecorder", () => {
     server = await new SimServer({ clock }).start();
   });
 });
+
+describe("what an Event says", () => {
+  it("carries no credential: the log's redaction applies to every Event message", async () => {
+    const server = await new SimServer({ clock: new FakeClock() }).start();
+    try {
+      const rec = new KubeEventRecorder({ kube: simKube(server), clock: server.clock, log: new Logger({ sink: new Capture() }) }, { host: "node-a" });
+      await rec.record({ node: "node-a", type: "Warning", reason: "RebootBlocked", message: "cannot evaluate Prometheus alerts at https://ops:hunter2@prom.example/api?token=abc123: HTTP 500" });
+      const [e] = server.store.list("events", "default");
+      expect(e!.message).not.toMatch(/hunter2|abc123/);
+      expect(e!.message).toContain("cannot evaluate Prometheus alerts at https://");
+    } finally {
+      await server.stop();
+    }
+  });
+});

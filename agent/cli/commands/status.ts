@@ -7,7 +7,7 @@ import { nodeFs } from "../../host";
 import { type LockState, readLockState } from "../../lock";
 import type { SignalsStatus } from "../../signals";
 import { errorMessage } from "../../ports";
-import { type Logger, nullLogger } from "../../log";
+import { type Logger, nullLogger, redactText, redactValue } from "../../log";
 import { StateStore, type PersistedState } from "../../reboot/store";
 import { describeState } from "../../reboot/state";
 import { readStatusFile, type AgentStatusFile } from "../../reboot/status-file";
@@ -123,7 +123,8 @@ export function statusCommand(ctx: CliContext): Command {
   cmd.action(async (opts: { json?: boolean }) => {
     const now = Date.now();
     const report = await collectStatus(await loadFromCommand(cmd, ctx), now, ctx.env, ctx.log);
-    ctx.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatus(report, now));
+    // Reasons quote what the world said (a blocker's Prometheus URL, an error): one redaction rule for every output.
+    ctx.stdout.write(opts.json ? `${JSON.stringify(redactValue(report))}\n` : redactText(formatStatus(report, now)));
   });
   return cmd;
 }
