@@ -99,6 +99,9 @@ export class Agent {
       await this.start();
       this.started = true;
       await this.loop(stop);
+    } catch (err) {
+      // A stop during start-up (waiting for the Node, the first list) is a stop, not a failure.
+      if (!stop.aborted) throw err;
     } finally {
       for (const off of offs) off();
       if (this.state.phase === "pending") await leaveQueue(this.context(stop)).catch(() => {});

@@ -86,6 +86,18 @@ describe("sluice run", () => {
     expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).state.phase).toBe("rebooting");
   });
 
+  it("a SIGTERM while it waits for its Node to be registered is a clean stop (0)", async () => {
+    server = await new SimServer({ namespaces: ["sluice"] }).start();
+    const dir = tempDir();
+    writeFileSync(join(dir, "kubeconfig"), server.kubeconfigYaml(), { mode: 0o600 });
+    const { ctx, stdout, stderr, controller } = context({ JOURNAL_STREAM: "1:2" });
+    const done = main(["run", "--config-dir", dir, "--kubeconfig", join(dir, "kubeconfig"), "--node-name", "not-yet", "--state-dir", dir, "--update-engine", "off", "--metrics-port", "0", "--reboot-sentinel", join(dir, "rr")], ctx);
+    await expect.poll(() => stdout.text, { timeout: 10_000 }).toContain("waiting for this host's Node to be registered");
+    controller.abort("SIGTERM");
+    expect(await done).toBe(0);
+    expect(stderr.text).not.toContain("internal error");
+  });
+
   it("exits 69 when the metrics port is taken", async () => {
     server = await new SimServer({ namespaces: ["sluice"] }).start();
     const dir = tempDir();

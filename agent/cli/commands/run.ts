@@ -98,6 +98,9 @@ export function runCommand(ctx: CliContext): Command {
       log.notice("sluice ready", { node: nodeName, group: s.group, startupMs: Math.round(systemClock.monotonic()) });
       await host.notifyReady();
       await agent.run(stop.signal);
+    } catch (err) {
+      // SIGTERM while starting (the sources' first look, the first list) ends with 0 like any stop.
+      if (!stop.signal.aborted) throw err;
     } finally {
       ctx.signal.removeEventListener("abort", onStop);
       stop.abort();
