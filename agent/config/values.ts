@@ -4,6 +4,7 @@
  * Invalid with a sentence saying what is allowed: the loader adds file, key and value.
  */
 import { IANAZone } from "luxon";
+import { isUtc } from "../window/calendar";
 import { isIP } from "node:net";
 import { GO_MAX_DURATION_MS, formatGoDuration, parseGoDuration } from "./duration";
 import { re2ToJs } from "./re2";
@@ -152,6 +153,8 @@ export const timeZone: Parser<string> = (raw) => {
   const allowed = "an IANA time zone such as UTC, Europe/Berlin or America/New_York, or Local";
   const t = scalarText(raw, allowed);
   if (t === "Local" || t === "local") return "local";
+  // UTC needs no zone database (and checking it through Intl would load one: docs/development).
+  if (isUtc(t)) return t;
   if (!IANAZone.isValidZone(t)) throw new Invalid(allowed);
   return t;
 };

@@ -10,7 +10,7 @@
  *   the start up to midnight.
  * Pure: every function takes the instant to judge as an argument.
  */
-import { DateTime } from "luxon";
+import { type Calendar, calendarOf, type Day } from "./calendar";
 
 export interface WindowSpec {
   /** 0 = Sunday … 6 = Saturday: the day the window opens. */
@@ -31,42 +31,30 @@ export interface Opening {
 
 const DAY = 86_400;
 
-function zoneOf(spec: WindowSpec): string {
-  return spec.timeZone === "local" ? "system" : spec.timeZone;
-}
-
-function timeOn(midnight: DateTime, sec: number): DateTime {
-  // set() keeps the wall-clock hour through DST changes; 24:00 is the next midnight.
-  if (sec >= DAY) return midnight.plus({ days: 1 });
-  return midnight.set({ hour: Math.floor(sec / 3600), minute: Math.floor(sec / 60) % 60, second: sec % 60 });
-}
-
-/** The openings of `spec` that start on the local calendar day of `day`, if it is one of its days. */
-function openingsOn(spec: WindowSpec, day: DateTime): Opening[] {
-  // luxon weekday: 1 = Monday … 7 = Sunday.
-  if (!spec.days.includes(day.weekday % 7)) return [];
-  const midnight = day.startOf("day");
-  const start = timeOn(midnight, spec.startSec);
-  const span = (a: DateTime, b: DateTime): Opening => ({ start: a.toMillis(), end: b.toMillis() });
+/** The openings of `spec` that start on the local calendar `day`, if it is one of its days. */
+function openingsOn(spec: WindowSpec, cal: Calendar, day: Day): Opening[] {
+  if (!spec.days.includes(day.weekday)) return [];
+  const start = cal.timeOn(day, spec.startSec);
   if (spec.kured) {
     // kured: the end second itself is inside; the instant's own day must be listed.
     const endSec = spec.endSec ?? DAY - 1;
-    const end = timeOn(midnight, endSec + 1);
-    if (spec.startSec <= endSec) return [span(start, end)];
-    return [span(midnight, end), span(start, timeOn(midnight, DAY))];
+    const end = cal.timeOn(day, endSec + 1);
+    if (spec.startSec <= endSec) return [{ start, end }];
+    return [{ start: day.midnight, end }, { start, end: cal.timeOn(day, DAY) }];
   }
-  if (spec.lengthSec !== undefined) return [span(start, start.plus({ seconds: spec.lengthSec }))];
+  if (spec.lengthSec !== undefined) return [{ start, end: start + spec.lengthSec * 1000 }];
   const endSec = spec.endSec ?? DAY;
-  const end = endSec > spec.startSec ? timeOn(midnight, endSec) : timeOn(midnight.plus({ days: 1 }).startOf("day"), endSec);
-  return [span(start, end)];
+  const end = endSec > spec.startSec ? cal.timeOn(day, endSec) : cal.timeOn(cal.addDays(day, 1), endSec);
+  return [{ start, end }];
 }
 
 /** The opening that contains `at` (start inclusive, end exclusive), if any. */
 export function openingAt(spec: WindowSpec, at: number): Opening | null {
-  const local = DateTime.fromMillis(at, { zone: zoneOf(spec) });
+  const cal = calendarOf(spec.timeZone);
+  const today = cal.dayOf(at);
   // A window that opened yesterday (or earlier, for long lengths) may still be open.
   for (let back = 0; back <= 7; back++) {
-    for (const o of openingsOn(spec, local.minus({ days: back }))) if (o.start <= at && at < o.end) return o;
+    for (const o of openingsOn(spec, cal, cal.addDays(today, -back))) if (o.start <= at && at < o.end) return o;
   }
   return null;
 }
@@ -81,9 +69,10 @@ export function windowContains(specs: readonly WindowSpec[], at: number): boolea
 export function nextWindowOpening(specs: readonly WindowSpec[], at: number): Opening | null {
   let best: Opening | null = null;
   for (const spec of specs) {
-    const local = DateTime.fromMillis(at, { zone: zoneOf(spec) });
+    const cal = calendarOf(spec.timeZone);
+    const today = cal.dayOf(at);
     for (let ahead = 0; ahead <= 8; ahead++) {
-      for (const o of openingsOn(spec, local.plus({ days: ahead }))) if (o.start > at && (!best || o.start < best.start)) best = o;
+      for (const o of openingsOn(spec, cal, cal.addDays(today, ahead))) if (o.start > at && (!best || o.start < best.start)) best = o;
     }
   }
   return best;

@@ -27,3 +27,16 @@ describe("windowFit", () => {
     expect(windowFit(specs, utc(at), margin)).toMatchObject(want);
   });
 });
+
+describe("UTC without a zone database", () => {
+  // The UTC calendar is plain arithmetic (no Intl, no ICU data in memory): it must agree with the
+  // zone calendar on every boundary, here checked against Etc/GMT+0, which goes through luxon.
+  it.each(["2026-01-05T00:00:00Z", "2026-02-28T23:59:59Z", "2026-03-29T01:30:00Z", "2026-12-31T23:00:00Z", "2028-02-29T12:00:00Z"])("agrees with the zone calendar at %s", (at) => {
+    const spec = (timeZone: string): WindowSpec => ({ days: [0, 2, 4, 6], startSec: 22 * H, endSec: 3 * H, timeZone });
+    const kured = (timeZone: string): WindowSpec => ({ ...spec(timeZone), kured: true });
+    for (const margin of [0, 15 * M]) {
+      expect(windowFit([spec("UTC")], utc(at), margin)).toEqual(windowFit([spec("Etc/GMT+0")], utc(at), margin));
+      expect(windowFit([kured("UTC")], utc(at), margin)).toEqual(windowFit([kured("Etc/GMT+0")], utc(at), margin));
+    }
+  });
+});
