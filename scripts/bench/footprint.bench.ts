@@ -15,7 +15,7 @@
  * - bundle.agent: KiB of dist/sluice.cjs; bundle.pkg.<name>: KiB each runtime package adds to it.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
@@ -129,7 +129,12 @@ const suite: BenchSuite = {
     const kubeconfig = join(dir, "kubeconfig");
     const procs: Proc[] = [];
     try {
-      const sim = launch([binary, "sim", "serve", "--nodes", "bench,node-2", "--kubeconfig-out", kubeconfig]);
+      // The server runs from a copy: pages of the agent's own binary that another process keeps
+      // mapped (as large folios, freshly read) would count in the agent's RSS and cannot be evicted.
+      const simBinary = join(dir, "sluice-sim");
+      copyFileSync(binary, simBinary);
+      chmodSync(simBinary, 0o755);
+      const sim = launch([simBinary, "sim", "serve", "--nodes", "bench,node-2", "--kubeconfig-out", kubeconfig]);
       procs.push(sim);
       await until(sim, "sim API server ready");
       writeFileSync(join(dir, "config.yaml"), `nodeName: bench\nkubeconfig: ${kubeconfig}\nrebootSentinel: ${join(dir, "reboot-required")}\nstateDir: ${dir}\n`);

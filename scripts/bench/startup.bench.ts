@@ -5,7 +5,7 @@
  * started its reboot-need sources. Idle RSS is VmRSS after 10 s of doing nothing.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchSuite, type Figure, figure, percentiles } from "./types";
@@ -65,7 +65,10 @@ const suite: BenchSuite = {
   async run(only) {
     if (!existsSync(binary)) throw new Error("dist/sluice-linux-amd64 is missing: run npm run build first");
     const dir = mkdtempSync(join(tmpdir(), "sluice-bench-"));
-    const sim = spawn(binary, ["sim", "serve", "--nodes", "bench", "--kubeconfig-out", join(dir, "kubeconfig")], { stdio: ["ignore", "ignore", "pipe"] });
+    // The server runs from a copy of the binary: its mapped pages must not count in the agent's RSS.
+    copyFileSync(binary, join(dir, "sluice-sim"));
+    chmodSync(join(dir, "sluice-sim"), 0o755);
+    const sim = spawn(join(dir, "sluice-sim"), ["sim", "serve", "--nodes", "bench", "--kubeconfig-out", join(dir, "kubeconfig")], { stdio: ["ignore", "ignore", "pipe"] });
     await new Promise<void>((resolve, reject) => {
       let err = "";
       sim.stderr!.on("data", (d) => (err += d) && err.includes("sim API server ready") && resolve());
