@@ -50,7 +50,7 @@ const suite: BenchSuite = {
     const rttMs = percentiles(runs.map((r) => r.rttMs)).p50;
     const idealMs = GRACE_S * 1000 + rttMs;
     return [
-      figure("drain.200pods.ratio", drainMs / idealMs, "x", { maxValue: 1.5, goal: "drain time / ideal <= 1.5" }),
+      figure("drain.200pods.ratio", drainMs / idealMs, "x", { maxValue: 1.25, goal: "drain time / ideal <= 1.25" }),
       figure("drain.200pods.drain_ms", drainMs, "ms", { baseline: idealMs }),
       figure("drain.200pods.ideal_ms", idealMs, "ms"),
       figure("drain.200pods.rtt_ms", rttMs, "ms"),
