@@ -2,7 +2,7 @@
  * drain.*: how long draining a node of 200 pods (grace period 1 s each, no PDB) takes, against the
  * in-memory API server on loopback with its simulated kubelets on the real clock, divided by the
  * ideal: the longest single grace period plus one API round trip. A drain that evicts one pod
- * after another would take about 200 round trips longer; the goal (ratio <= 1.5) holds only when
+ * after another would take about 200 round trips longer; the goal (ratio <= 1.25) holds only when
  * evictions go out in parallel and deletions are noticed promptly. Median of 3 trials.
  */
 import { drainNode } from "../../agent/drain";
