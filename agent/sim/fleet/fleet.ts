@@ -11,7 +11,7 @@ import type { Logger } from "../../log";
 import { type Notifier, type NodeEvent, silentNotifier } from "../../ports";
 import type { WindowSpec } from "../../window";
 import { SimCluster, type KObj, SimServer } from "..";
-import { fleetRoot, SimHost } from "./host";
+import { fleetRoot, type HostFleet, SimHost } from "./host";
 import { FleetObserver } from "./observer";
 import { jittered, seeded } from "./random";
 import { SimClock } from "./sim-clock";
@@ -54,7 +54,7 @@ export function nodeNames(count: number, prefix = "node"): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(width, "0")}`);
 }
 
-export class Fleet {
+export class Fleet implements HostFleet {
   readonly clock: SimClock;
   server!: SimServer;
   cluster!: SimCluster;

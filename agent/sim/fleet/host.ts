@@ -12,11 +12,14 @@ import { join } from "node:path";
 import { defaults, type Settings } from "../../config";
 import { nodeFs } from "../../host";
 import { Logger } from "../../log";
-import type { Fs, Host, OsRelease, RunResult } from "../../ports";
+import type { Fs, Host, Notifier, NodeEvent, OsRelease, RunResult } from "../../ports";
+import type { Kube } from "../../kube";
+import type { SimCluster, SimServer } from "..";
+import type { WindowSpec } from "../../window";
+import type { SimClock } from "./sim-clock";
 import { Agent } from "../../reboot";
 import { createRebootSignals, type RebootSignals } from "../../signals";
 import { FleetEvents } from "./events";
-import type { Fleet } from "./fleet";
 import { counted, severed, severedClock } from "./severed";
 import { FakeSignals } from "./signals";
 
@@ -38,6 +41,26 @@ class Lines {
   get lines(): string[] {
     return this.text.split("\n").filter(Boolean);
   }
+}
+
+/** What a host needs of its fleet (Fleet implements it). */
+export interface HostFleet {
+  readonly clock: SimClock;
+  readonly root: string;
+  readonly options: { keepLogs?: boolean; logLevel?: "debug" | "info" | "notice" | "warning" | "error"; needs?: "fake" | "sentinel"; shutdown?: "kill" | "sigterm" };
+  readonly server: SimServer;
+  readonly cluster: SimCluster;
+  readonly events: (NodeEvent & { at: number })[];
+  readonly failures: string[];
+  readonly windows: WindowSpec[];
+  readonly random: () => number;
+  readonly stopping: AbortSignal;
+  kubeFor(node: string): Kube;
+  notifier(node: string, log: Logger): Notifier;
+  transition(node: string, from: string, to: string): void;
+  rebootCommand(node: string): void;
+  rebooting(node: string): void;
+  nodeUp(node: string, bootId: string): void;
 }
 
 export class SimHost implements Host {
@@ -76,7 +99,7 @@ export class SimHost implements Host {
   readonly settings: Settings;
 
   constructor(
-    readonly fleet: Fleet,
+    readonly fleet: HostFleet,
     readonly name: string,
     settings: Partial<Settings>,
   ) {
