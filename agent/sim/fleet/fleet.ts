@@ -161,13 +161,14 @@ export class Fleet implements HostFleet {
       let yaml = this.server.kubeconfigYaml(this.options.token?.(node));
       if (this.apiUrl) yaml = yaml.replace(this.server.url, this.apiUrl);
       const http = new HttpKube(resolveKubeconfig(yaml), { userAgent: `sluice/${node}`, ...(this.options.kubeTimeoutMs ? { timeoutMs: this.options.kubeTimeoutMs } : {}) });
-      k = this.tracked(http);
+      k = this.track(http);
       this.kubes.set(node, k);
     }
     return k;
   }
 
-  private tracked(k: Kube): Kube {
+  /** Counts the object's calls in flight: the driver moves time only when none is (requests, file writes). */
+  track<T extends object>(k: T): T {
     return new Proxy(k, {
       get: (t, p, r) => {
         const v = Reflect.get(t, p, r) as unknown;
@@ -226,13 +227,18 @@ export class Fleet implements HostFleet {
     }
   }
 
-  /** Until no request is in flight and the store has not moved for two turns of the event loop. */
-  async quiesce(maxRounds = 500): Promise<void> {
+  /**
+   * Until no request or file write is in flight and the store has not moved for a few turns of
+   * the event loop. Loopback data written by the server is readable at once, so a turn (one poll
+   * phase) is enough for a watch event to reach its agent and the agent's answer to start.
+   */
+  async quiesce(maxRounds = 100_000): Promise<void> {
     let still = 0;
-    for (let i = 0; i < maxRounds && still < 2; i++) {
+    for (let i = 0; i < maxRounds && still < 3; i++) {
       const rv = this.server.store.currentRv();
       const started = this.started;
-      await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setImmediate(r));
+      if (this.inflight > 0) await new Promise((r) => setTimeout(r, 0));
       still = this.inflight === 0 && rv === this.server.store.currentRv() && started === this.started ? still + 1 : 0;
     }
   }

@@ -56,6 +56,7 @@ export interface HostFleet {
   readonly random: () => number;
   readonly stopping: AbortSignal;
   kubeFor(node: string): Kube;
+  track<T extends object>(o: T): T;
   notifier(node: string, log: Logger): Notifier;
   transition(node: string, from: string, to: string): void;
   rebootCommand(node: string): void;
@@ -161,7 +162,7 @@ export class SimHost implements Host {
     const kube = severed(counting(fleet.kubeFor(this.name)), dead);
     const log = new Logger({ sink: this.logs, level: fleet.options.logLevel ?? "debug", now: () => fleet.clock.now() }).child({ node: this.name });
     const fs: Fs = severed(
-      {
+      fleet.track({
         ...nodeFs,
         writeFileAtomic: async (path: string, data: string, mode?: number) => {
           await nodeFs.writeFileAtomic(path, data, mode);
@@ -170,7 +171,7 @@ export class SimHost implements Host {
             if (this.crashAfter?.kind === "save" && this.saves === this.crashAfter.n) this.injectCrash();
           }
         },
-      },
+      }),
       dead,
     );
     const host = severed(this as Host, dead);

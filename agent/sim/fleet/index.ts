@@ -5,3 +5,4 @@ export { FleetObserver, type NodeRecord } from "./observer";
 export { SimClock } from "./sim-clock";
 export { seeded, jittered } from "./random";
 export { severed, counted, severedClock } from "./severed";
+export { rollout, endViolations, type RolloutOptions, type RolloutSummary } from "./rollout";
