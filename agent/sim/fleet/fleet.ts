@@ -184,6 +184,12 @@ export class Fleet implements HostFleet {
     });
   }
 
+  expect(p: Promise<unknown>): void {
+    this.inflight += 1;
+    this.started += 1;
+    void p.finally(() => (this.inflight -= 1));
+  }
+
   /** The kubelet is back: Ready, reporting the host's boot id. */
   nodeUp(node: string, bootId: string): void {
     if (!this.server.store.get("/nodes", node)) return;
@@ -217,6 +223,7 @@ export class Fleet implements HostFleet {
     const start = this.clock.monotonic();
     for (;;) {
       await this.quiesce();
+      if (this.stopping.aborted) return;
       this.throwFailures();
       o.onStep?.();
       if (cond()) return;

@@ -57,6 +57,8 @@ export interface HostFleet {
   readonly stopping: AbortSignal;
   kubeFor(node: string): Kube;
   track<T extends object>(o: T): T;
+  /** Real-world work the clock must wait for. */
+  expect(p: Promise<unknown>): void;
   notifier(node: string, log: Logger): Notifier;
   transition(node: string, from: string, to: string): void;
   rebootCommand(node: string): void;
@@ -108,7 +110,8 @@ export class SimHost implements Host {
     this.stateDir = mkdtempSync(join(fleet.root, `${name}-`));
     this.sentinel = join(this.stateDir, "run", "reboot-required");
     this.logs = new Lines(fleet.options.keepLogs ?? true);
-    this.settings = { ...defaults(), nodeName: name, stateDir: this.stateDir, metricsPort: 0, rebootSentinel: this.sentinel, ...settings };
+    // The host's own name, directory and sentinel win over the fleet's settings.
+    this.settings = { ...defaults(), metricsPort: 0, ...settings, nodeName: name, stateDir: this.stateDir, rebootSentinel: this.sentinel };
   }
 
   // ---- the Host port ----
@@ -139,6 +142,16 @@ export class SimHost implements Host {
     if (this.fleet.options.needs === "sentinel") {
       mkdirSync(join(this.stateDir, "run"), { recursive: true });
       writeFileSync(this.sentinel, "");
+      // inotify's answer is I/O the driver cannot see: it waits for the agent's source to say so.
+      const real = this.realSignals;
+      if (real && !real.current().needed) {
+        this.fleet.expect(
+          new Promise<void>((resolve) => {
+            const off = real.onChange((n) => n.needed && (off(), resolve()));
+            setTimeout(() => (off(), resolve()), 2_000).unref();
+          }),
+        );
+      }
     } else this.signals.set(true, version, at);
   }
 
@@ -196,7 +209,12 @@ export class SimHost implements Host {
     const real = this.realSignals;
     const sigStop = this.signalsStop.signal;
     this.running = (async () => {
-      if (real) await real.start(sigStop);
+      if (real) {
+        // The first look at the sentinel is real I/O the driver must wait for.
+        const first = real.start(sigStop);
+        fleet.expect(first.catch(() => {}));
+        await first;
+      }
       await agent.run(term);
     })().catch((err: unknown) => {
       if (!dead.aborted) fleet.failures.push(`${this.name}: agent failed: ${(err as Error).stack}`);
