@@ -6,7 +6,7 @@
  * n-th persisted write or Kubernetes write; systemd restarts it 5 s later.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaults, type Settings } from "../../config";
@@ -286,6 +286,20 @@ export class SimHost implements Host {
   }
 }
 
+/**
+ * The hosts' state directories. On /dev/shm when there is one: each agent fsyncs its state and
+ * status files as it must, and a thousand hosts' fsyncs on one shared disk would measure the disk.
+ */
 export function fleetRoot(): string {
-  return mkdtempSync(join(tmpdir(), "sluice-fleet-"));
+  const shm = "/dev/shm";
+  let base = tmpdir();
+  try {
+    if (statSync(shm).isDirectory()) {
+      accessSync(shm, constants.W_OK);
+      base = shm;
+    }
+  } catch {
+    // no RAM disk: the temporary directory serves
+  }
+  return mkdtempSync(join(base, "sluice-fleet-"));
 }
