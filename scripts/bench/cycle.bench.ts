@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaults, type Settings } from "../../agent/config";
 import { nodeFs } from "../../agent/host";
-import { simKube } from "../../test/helpers/kube";
+import { HttpKube, resolveKubeconfig } from "../../agent/kube";
 import { Logger, nullLogger } from "../../agent/log";
 const dbg = process.env.BENCH_DEBUG ? new Logger({ sink: process.stderr, level: "debug" }) : nullLogger;
 import { type Host, discardEvents, systemClock } from "../../agent/ports";
@@ -44,7 +44,7 @@ async function startAgent(server: SimServer, node: string, dir: string, onReboot
   const signals = createRebootSignals({ rebootSentinel: sentinel, rebootSentinelCommand: null, periodMs: s.period, sentinelCommandTimeoutMs: 10_000, updateEngine: "off" }, { clock: systemClock, log: nullLogger });
   await signals.start(stop.signal);
   const agent = new Agent(
-    { clock: systemClock, host: host(onReboot), fs: nodeFs, log: dbg.child({ node }), kube: simKube(server), events: discardEvents, notifier: { send: async () => {} }, signals, fetch: globalThis.fetch },
+    { clock: systemClock, host: host(onReboot), fs: nodeFs, log: dbg.child({ node }), kube: new HttpKube(resolveKubeconfig(server.kubeconfigYaml())), events: discardEvents, notifier: { send: async () => {} }, signals, fetch: globalThis.fetch },
     { settings: s, windows: [], node },
   );
   const running = agent.run(stop.signal);

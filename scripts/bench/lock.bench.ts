@@ -121,7 +121,7 @@ async function handovers(n: number, measured: number): Promise<Figure[]> {
   const p = percentiles(latencies);
   return [
     figure(`lock.handover.${n}.p50`, p.p50, "ms", { maxValue: 1000 }),
-    figure(`lock.handover.${n}.p95`, p.p95, "ms", { maxValue: 1000 }),
+    figure(`lock.handover.${n}.p95`, p.p95, "ms", { maxValue: 200 }),
     figure(`lock.writes_per_handover.${n}`, perHandover, "writes", { maxValue: 2 }),
     figure(`lock.queue_writes_per_need.${n}`, (queueWrites + measured) / measured, "writes", { goal: "join + leave = 2" }),
     figure(`lock.fairness.${n}`, exact ? fairness : Math.min(fairness, 0.999), "rho", { minValue: 1 }),
@@ -144,7 +144,7 @@ async function idle(agents: number): Promise<Figure> {
   const total = Object.values(server.faults.counters()).reduce((x, y) => x + y, 0);
   await Promise.all(locks.map((l) => l.stop()));
   await server.stop();
-  return figure("lock.idle_requests_per_agent_hour", total / agents / hours, "requests", { maxValue: 2 });
+  return figure("lock.idle_requests_per_agent_hour", total / agents / hours, "requests", { maxValue: 1 });
 }
 
 const suite: BenchSuite = {

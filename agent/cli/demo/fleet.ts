@@ -1,253 +1,171 @@
 /**
- * `sluice demo`: a simulated fleet on the in-memory API server, each simulated host running the
- * real agent (agent/reboot: state machine, lock, gates, drain, Events) with its own state
- * directory, its own sentinel file watched by the real signals module, and a host whose reboot
- * stops its agent (as systemd does, with SIGTERM), takes the Node down for the reboot time, and
- * starts a new agent with a new boot id. The summary counts what the agents did, watched from the
- * API server's store: reboots, each node's time out of service, makespan against the ideal, and
- * any broken invariant (more holders than slots, an eviction or a reboot without a slot).
+ * `sluice demo`: the fleet simulator (agent/sim/fleet) with an audience. Every simulated host
+ * runs the real agent (state machine, lock, gates, drain, Events) against the in-memory API
+ * server, with its own state directory and its own sentinel file watched by the real signals
+ * module; its reboot stops the agent with SIGTERM (as systemd does on the way down), keeps the
+ * Node NotReady for the reboot time and starts a new agent with a new boot id. The summary is
+ * counted from the API server's store and the hosts, never assumed.
  */
-import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { defaults, type Settings } from "../../config";
-import { KubeEventRecorder } from "../../events";
-import { nodeFs } from "../../host";
-import { HttpKube, type Kube, resolveKubeconfig } from "../../kube";
-import { Logger } from "../../log";
-import type { Clock, Host, OsRelease, RunResult } from "../../ports";
-import { Agent } from "../../reboot";
-import { createRebootSignals, type RebootSignals } from "../../signals";
-import { SimCluster, SimServer, scaledClock } from "../../sim";
+import type { Settings } from "../../config";
+import { nodeNames, Fleet, rollout, type RolloutSummary } from "../../sim/fleet";
+import { describeWindow, nextWindowOpening, openingAt, windowContains, type WindowSpec } from "../../window";
+import { clockText, Painter, renderView, type ViewModel } from "./view";
+
+export { clockText } from "./view";
 
 export interface DemoOptions {
   nodes: number;
   podsPerNode: number;
   concurrency: number;
-  /** Simulated seconds per real second. */
-  speed: number;
-  /** Simulated length of one host reboot. */
   rebootMs: number;
+  /** Simulated ms per real ms, or "max": as fast as the machine goes (time jumps between events). */
+  speed: number | "max";
+  pdb?: boolean;
+  windows?: WindowSpec[];
+  seed?: number;
+  /** Redraw a live view in place (a terminal); otherwise print one plain line per change. */
+  tty?: boolean;
+  columns?: number;
   out: { write(s: string): unknown };
   signal: AbortSignal;
-  /** Seconds between one node's update landing and the next's. */
+  /** Simulated ms between one node's update landing and the next's. */
   staggerMs?: number;
+  /** Wall time the simulation starts at (default: now, so windows fall where they would). */
+  startAt?: number;
 }
 
-export interface DemoSummary {
-  nodes: number;
-  /** Reboots the hosts actually did (reboot commands that took the host down). */
-  rebooted: number;
-  /** Per node: simulated ms from its cordon to its uncordon. */
+export interface DemoSummary extends RolloutSummary {
+  /** Per node: simulated ms from its cordon to its uncordon (the same as downtimeMs). */
   outOfService: Record<string, number>;
-  /** From the first need to the last slot released, simulated ms. */
-  makespanMs: number;
-  /** ceil(nodes / concurrency) × the median per-node cycle (slot taken → released). */
-  idealMs: number;
-  simulatedMs: number;
-  realMs: number;
   maxConcurrent: number;
-  evictions: number;
-  violations: string[];
+  /** Window openings the rollout used (only with --window). */
+  windowsUsed: number;
 }
 
 const NAMESPACE = "sluice";
 const GROUP = "demo";
-
-export function clockText(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  return [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, "0")).join(":");
-}
-
-/** A simulated Flatcar host: boot id, os-release, and a reboot the demo carries out. */
-class DemoHost implements Host {
-  bootIdValue = randomUUID();
-  version = "4459.2.0";
-  constructor(private readonly onReboot: () => void) {}
-  async bootId() {
-    return this.bootIdValue;
-  }
-  async osRelease(): Promise<OsRelease> {
-    return { id: "flatcar", version: this.version, fields: { ID: "flatcar", VERSION: this.version } };
-  }
-  async run(): Promise<RunResult> {
-    throw new Error("not used by the agent");
-  }
-  async reboot() {
-    queueMicrotask(this.onReboot);
-  }
-  async notifyReady() {}
-  async notifyStatus() {}
-}
+/** Above this many nodes the hosts' needs are set directly rather than through per-host inotify watches. */
+const SENTINEL_MAX_NODES = 200;
 
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
-  const clock: Clock = scaledClock(o.speed);
-  const quiet = new Logger({ sink: { write: () => true }, level: "error" });
-  const server = await new SimServer({ clock, namespaces: [NAMESPACE, "apps"], log: quiet }).start();
-  const cluster = new SimCluster(server, { podReadyDelayMs: 5_000, rebootMs: o.rebootMs });
-  const names = Array.from({ length: o.nodes }, (_, i) => `node-${String(i + 1).padStart(2, "0")}`);
-  for (const n of names) cluster.addNode(n);
+  const windows = o.windows ?? [];
+  const settings: Partial<Settings> = {
+    namespace: NAMESPACE, group: GROUP, concurrency: o.concurrency, lockReleaseDelay: 30_000,
+    updateEngine: "off", metricsPort: 0, drainTimeout: 30 * 60_000, inhibitPaths: [],
+  };
+  const names = nodeNames(o.nodes);
+  const sentinel = o.nodes <= SENTINEL_MAX_NODES;
+  const fleet = await new Fleet({
+    nodes: names, settings, windows, podsPerNode: o.podsPerNode, seed: o.seed ?? 1, rebootMs: o.rebootMs, rebootJitter: 0.2,
+    podReadyDelayMs: 5_000, needs: sentinel ? "sentinel" : "fake", shutdown: "sigterm", keepLogs: false, logLevel: "error",
+    start: o.startAt ?? Date.now(),
+    ...(o.pdb ? { pdb: { maxUnavailable: 1 } } : {}),
+  }).start();
+  const t0 = fleet.clock.monotonic();
+  const since = () => fleet.clock.monotonic() - t0;
   const replicas = o.nodes * o.podsPerNode;
-  if (replicas > 0) cluster.addWorkload("apps", "web", replicas, names);
-  server.apply({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web", namespace: "apps" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "web" } } } });
-  const root = mkdtempSync(join(tmpdir(), "sluice-demo-"));
-
-  const t0 = clock.monotonic();
-  const real0 = performance.now();
-  const say = (node: string, text: string) => o.out.write(`[${clockText(clock.monotonic() - t0)}] ${node.padEnd(8)} ${text}\n`);
+  const speedText = o.speed === "max" ? "time jumps between events" : `time x${o.speed}`;
+  const title = `sluice demo: ${o.nodes} nodes · ${o.concurrency} slot${o.concurrency > 1 ? "s" : ""} · reboot ${clockText(o.rebootMs)} · ${speedText}`;
   o.out.write(
-    `sluice demo: ${o.nodes} simulated Flatcar nodes, each running the sluice agent; ${replicas} pods of apps/web behind a PodDisruptionBudget (maxUnavailable 1); ` +
-      `${o.concurrency} reboot slot${o.concurrency > 1 ? "s" : ""}; time x${o.speed}\n`,
+    `${title}\n${o.nodes} simulated Flatcar hosts, each running the sluice agent${sentinel ? " watching its own /run/reboot-required" : ""}; ` +
+      `${replicas} pods of apps/web${o.pdb ? " behind a PodDisruptionBudget (maxUnavailable 1)" : ""}${windows.length ? `; window ${windows.map(describeWindow).join(", ")}` : ""}; seed ${o.seed ?? 1}\n`,
   );
 
-  // Watch the store (every committed write, nothing dropped) for what the agents did.
-  const violations: string[] = [];
-  let maxConcurrent = 0;
-  let evictions = 0;
-  const holdersNow = () => server.store.list("coordination.k8s.io/leases", NAMESPACE).filter((l) => l.metadata.labels?.["sluice.dev/role"] === "slot" && l.spec?.holderIdentity).map((l) => l.spec.holderIdentity as string);
-  const taken = new Map<string, number>();
-  const cycles: number[] = [];
-  let lastRelease = 0;
-  const unwatch = [
-    server.store.subscribe("coordination.k8s.io/leases", (ev) => {
-      const holders = holdersNow();
-      maxConcurrent = Math.max(maxConcurrent, holders.length);
-      if (holders.length > o.concurrency) violations.push(`${holders.length} holders for ${o.concurrency} slots`);
-      const before = ev.prev?.spec?.holderIdentity as string | undefined;
-      const after = ev.obj.spec?.holderIdentity as string | undefined;
-      if (ev.obj.metadata.labels?.["sluice.dev/role"] !== "slot" || before === after) return;
-      const now = clock.monotonic();
-      if (after) taken.set(after, now);
-      if (before && taken.has(before)) {
-        cycles.push(now - taken.get(before)!);
-        lastRelease = now;
+  const recent: string[] = [];
+  const takenAt = new Map<string, number>();
+  const done = new Set<string>();
+  const say = (node: string, text: string) => {
+    const line = `[${clockText(since())}] ${node.padEnd(8)} ${text}`;
+    if (o.tty) {
+      recent.push(line);
+      if (recent.length > 5) recent.shift();
+    } else o.out.write(`${line}\n`);
+  };
+  const windowOpenings = new Set<number>();
+  fleet.onTransition = (node, from, to) => {
+    if (from === to) return;
+    if (to === "draining") {
+      takenAt.set(node, fleet.clock.monotonic());
+      for (const w of windows) {
+        const opening = openingAt(w, fleet.clock.now());
+        if (opening) windowOpenings.add(opening.start);
       }
-    }),
-    server.store.subscribe("/pods", (ev) => {
-      if (ev.type !== "MODIFIED" || !ev.obj.metadata.deletionTimestamp || ev.prev?.metadata.deletionTimestamp) return;
-      evictions += 1;
-      const node = ev.obj.spec?.nodeName as string;
-      if (names.includes(node) && !holdersNow().includes(node)) violations.push(`${node}: pod evicted without a slot`);
-    }),
-  ];
-  const cordonedAt = new Map<string, number>();
-  const outOfService: Record<string, number> = {};
-  unwatch.push(
-    server.store.subscribe("/nodes", (ev) => {
-      const n = ev.obj.metadata.name as string;
-      const was = ev.prev?.spec?.unschedulable === true;
-      const is = ev.obj.spec?.unschedulable === true;
-      if (!was && is) cordonedAt.set(n, clock.monotonic());
-      if (was && !is && cordonedAt.has(n)) outOfService[n] = (outOfService[n] ?? 0) + clock.monotonic() - cordonedAt.get(n)!;
-    }),
-  );
-
-  const settings: Settings = { ...defaults(), namespace: NAMESPACE, group: GROUP, concurrency: o.concurrency, lockReleaseDelay: 30_000, updateEngine: "off", metricsPort: 0, drainTimeout: 30 * 60_000, inhibitPaths: [] };
-  let rebooted = 0;
-  let firstNeed = Number.POSITIVE_INFINITY;
-  const kubes = new Map<string, Kube>();
-
-  const runHost = async (node: string, index: number): Promise<void> => {
-    const dir = join(root, node);
-    const sentinel = join(dir, "reboot-required");
-    mkdirSync(dir, { recursive: true });
-    const kube = kubes.get(node) ?? new HttpKube(resolveKubeconfig(server.kubeconfigYaml()));
-    kubes.set(node, kube);
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
-    let stopAgent: AbortController | undefined;
-    let signals: RebootSignals | undefined;
-    let agentRun: Promise<void> = Promise.resolve();
-    const host = new DemoHost(() => void goDown());
-    const log = quiet.child({ node });
-    const s: Settings = { ...settings, nodeName: node, stateDir: dir, rebootSentinel: sentinel };
-
-    const start = async () => {
-      stopAgent = new AbortController();
-      signals = createRebootSignals({ rebootSentinel: sentinel, rebootSentinelCommand: null, periodMs: s.period, sentinelCommandTimeoutMs: 10_000, updateEngine: "off" }, { clock, log });
-      await signals.start(stopAgent.signal);
-      const events = new KubeEventRecorder({ kube, clock, log }, { host: node });
-      const agent = new Agent(
-        {
-          clock, host, fs: nodeFs, log, kube, events, signals, fetch: globalThis.fetch, notifier: { send: async () => {} },
-          metrics: {
-            transition: (from, to) => {
-              if (from === to) return;
-              if (to === "idle" && from === "releasing") {
-                say(node, "released its slot: done");
-                done();
-              } else say(node, `${from} → ${to}`);
-            },
-          },
-        },
-        { settings: s, windows: [], node },
-      );
-      agentRun = agent.run(stopAgent.signal);
-    };
-    const goDown = async () => {
-      // systemd stops sluice with SIGTERM on the way down; the slot stays held.
-      stopAgent?.abort();
-      await agentRun;
-      await signals?.stopped();
-      rebooted += 1;
-      say(node, `host rebooting (down for ${clockText(o.rebootMs)})`);
-      cluster.setNodeReady(node, false);
-      // /run is a tmpfs: the sentinel is gone after the boot; the update is now the running version.
-      rmSync(sentinel, { force: true });
-      await clock.sleep(o.rebootMs, o.signal).catch(() => {});
-      if (o.signal.aborted) return;
-      host.bootIdValue = randomUUID();
-      host.version = "4459.2.1";
-      const n = cluster.setNodeReady(node, true);
-      server.registry.writeInternal("/nodes", { ...n, status: { ...n.status, nodeInfo: { ...(n.status?.nodeInfo ?? {}), bootID: host.bootIdValue } } });
-      await start();
-    };
-
-    await start();
-    // Updates land a few minutes apart, as Flatcar's update_engine checks at different times.
-    await clock.sleep(index * (o.staggerMs ?? 20_000), o.signal).catch(() => {});
-    if (o.signal.aborted) return;
-    firstNeed = Math.min(firstNeed, clock.monotonic());
-    say(node, "update staged: /run/reboot-required appears");
-    writeFileSync(sentinel, "");
-    const onAbort = () => done();
-    o.signal.addEventListener("abort", onAbort, { once: true });
-    await finished;
-    o.signal.removeEventListener("abort", onAbort);
-    stopAgent?.abort();
-    await agentRun;
-    await signals?.stopped();
+    }
+    if (to === "rebooting" && from === "draining") say(node, `${from} → ${to}`);
+    else if (to === "idle" && from === "releasing") {
+      done.add(node);
+      say(node, "released its slot: done");
+    } else say(node, `${from} → ${to}`);
   };
-
-  try {
-    await Promise.all(names.map((n, i) => runHost(n, i)));
-  } finally {
-    for (const u of unwatch) u();
-    cluster.stop();
-    await server.stop();
-    rmSync(root, { recursive: true, force: true });
+  const origRebooting = fleet.rebooting.bind(fleet);
+  fleet.rebooting = (node) => {
+    origRebooting(node);
+    say(node, `host rebooting (down for ${clockText(fleet.host(node).rebootMs)})`);
+  };
+  for (const n of names) {
+    const h = fleet.host(n);
+    const need = h.needReboot.bind(h);
+    h.needReboot = (version, at) => {
+      say(n, sentinel ? "update staged: /run/reboot-required appears" : "update staged");
+      need(version, at);
+    };
   }
-  const sorted = [...cycles].sort((a, b) => a - b);
-  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
-  const summary: DemoSummary = {
-    nodes: o.nodes,
-    rebooted,
-    outOfService,
-    makespanMs: Math.max(0, lastRelease - (Number.isFinite(firstNeed) ? firstNeed : 0)),
-    idealMs: Math.ceil(o.nodes / o.concurrency) * median,
-    simulatedMs: clock.monotonic() - t0,
-    realMs: performance.now() - real0,
-    maxConcurrent,
-    evictions,
-    violations,
+
+  const painter = new Painter(o.out);
+  let lastPaint = 0;
+  const view = (): ViewModel => {
+    const pods = fleet.server.store.list("/pods", "apps");
+    const ready = (p: (typeof pods)[number]) => (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True");
+    const cycles = fleet.observer.cycles();
+    const cycle = cycles.length ? cycles.reduce((a, b) => a + b, 0) / cycles.length : o.rebootMs + 90_000;
+    const left = o.nodes - done.size;
+    const now = fleet.clock.now();
+    return {
+      title,
+      elapsedMs: since(),
+      phases: names.map((n) => [n, done.has(n) && fleet.phases.get(n) === "idle" ? "done" : fleet.host(n).broken ? "broken" : fleet.phases.get(n) ?? "idle"]),
+      done: done.size,
+      total: o.nodes,
+      etaMs: left === 0 ? 0 : windows.length ? null : Math.ceil(left / o.concurrency) * cycle,
+      holders: fleet.slotHolders().map((n) => ({ slot: "", node: n, phase: fleet.phases.get(n) ?? "?", forMs: fleet.clock.monotonic() - (takenAt.get(n) ?? fleet.clock.monotonic()) })),
+      queue: fleet.waiters(),
+      pods: { running: pods.filter((p) => ready(p) && !p.metadata.deletionTimestamp).length, terminating: pods.filter((p) => p.metadata.deletionTimestamp).length, starting: pods.filter((p) => !ready(p) && !p.metadata.deletionTimestamp).length, evicted: fleet.observer.evictions },
+      window: windows.length ? (windowContains(windows, now) ? "open" : `closed; opens in ${clockText((nextWindowOpening(windows, now)?.start ?? now) - now)}`) : null,
+      recent,
+    };
   };
-  const worst = Object.entries(outOfService).sort((a, b) => b[1] - a[1])[0];
-  o.out.write(
-    `done: ${summary.rebooted} of ${summary.nodes} nodes rebooted in ${clockText(summary.simulatedMs)} simulated (${(summary.realMs / 1000).toFixed(1)} s real); ` +
-      `makespan ${clockText(summary.makespanMs)} vs ideal ${clockText(summary.idealMs)} (${summary.idealMs ? (summary.makespanMs / summary.idealMs).toFixed(2) : "-"}x); ` +
-      `at most ${summary.maxConcurrent} at once (slots: ${o.concurrency}); ${summary.evictions} pods evicted; ` +
-      `longest out of service ${worst ? `${worst[0]} ${clockText(worst[1])}` : "-"}; invariant violations: ${violations.length ? violations.join("; ") : "none"}\n`,
-  );
-  return summary;
+  const onStep = () => {
+    if (!o.tty || performance.now() - lastPaint < 100) return;
+    lastPaint = performance.now();
+    painter.paint(renderView(view(), o.columns ?? 80));
+  };
+  const onAbort = () => void fleet.stop();
+  o.signal.addEventListener("abort", onAbort, { once: true });
+  let summary: RolloutSummary;
+  try {
+    fleet.startAll();
+    await fleet.runUntil(() => names.every((n) => fleet.host(n).agent?.started), "the agents to start", { maxMs: 3600_000 });
+    summary = await rollout(fleet, { staggerMs: o.staggerMs ?? 20_000, ...(o.speed === "max" ? {} : { speed: o.speed }), onStep });
+    if (o.tty) painter.paint(renderView(view(), o.columns ?? 80));
+  } finally {
+    o.signal.removeEventListener("abort", onAbort);
+    if (!fleet.stopping.aborted) await fleet.stop();
+  }
+  const result: DemoSummary = { ...summary, outOfService: summary.downtimeMs, maxConcurrent: summary.maxHolders, windowsUsed: windowOpenings.size };
+  o.out.write(summaryText(result, o));
+  return result;
+}
+
+export function summaryText(s: DemoSummary, o: Pick<DemoOptions, "concurrency" | "windows">): string {
+  const down = Object.entries(s.outOfService).sort((a, b) => a[1] - b[1]);
+  const median = down.length ? down[Math.floor(down.length / 2)]![1] : 0;
+  const worst = down.at(-1);
+  const lines = [
+    `done: ${s.rebooted} of ${s.nodes} nodes rebooted in ${clockText(s.simulatedMs)} simulated (${(s.realMs / 1000).toFixed(1)} s real)`,
+    `makespan ${clockText(s.makespanMs)} vs ideal ${clockText(s.idealMs)} (${s.idealMs ? (s.makespanMs / s.idealMs).toFixed(2) : "-"}x; ideal = ceil(${s.nodes}/${o.concurrency}) x median cycle ${clockText(s.cycleMs)})`,
+    `out of service per node: median ${clockText(median)}, longest ${worst ? `${worst[0]} ${clockText(worst[1])}` : "-"}; ${s.evictions} pods evicted; at most ${s.maxConcurrent} at once (slots: ${o.concurrency})`,
+  ];
+  if (o.windows?.length) lines.push(`maintenance windows used: ${s.windowsUsed}`);
+  lines.push(`invariant violations: ${s.violations.length ? s.violations.join("; ") : "none"}`);
+  return `${lines.join("\n")}\n`;
 }
