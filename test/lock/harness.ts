@@ -38,8 +38,8 @@ export async function startSim(options: Omit<SimServerOptions, "clock"> = {}): P
 }
 
 /** Moves the sim's clock until `p` settles; fails after `maxMs` (default 1 h) of fake time. */
-export function run<T>(sim: LockSim, p: Promise<T>, maxMs?: number, clock: SimClock = sim.clock): Promise<T> {
-  return play(clock, p, { busy: sim.busy, maxMs });
+export function run<T>(sim: LockSim, p: Promise<T>, maxMs?: number, o: { clock?: SimClock; quantumMs?: number } = {}): Promise<T> {
+  return play(o.clock ?? sim.clock, p, { busy: sim.busy, maxMs, quantumMs: o.quantumMs });
 }
 
 /** Moves the sim's clock until `cond` holds; fails after `maxMs` (default 1 h) of fake time. */
