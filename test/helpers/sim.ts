@@ -136,15 +136,17 @@ const realMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Waits (in real time) until no request is in flight and the answers' consequences have run:
- * promise chains, then a short real pause for watch events already on their way over loopback.
+ * promise chains, and watch events already on their way over loopback. The sim writes a change's
+ * watch events (flushed on setImmediate) before the write's answer reaches its client, so they
+ * are readable by then: a few event-loop turns deliver them. While requests are in flight it
+ * polls every millisecond.
  */
 export async function quiet(busy: () => boolean = () => false, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
   for (;;) {
-    await macrotask();
-    await realMs(1);
-    await macrotask();
+    for (let i = 0; i < 3; i++) await macrotask();
     if (!busy()) return;
+    await realMs(1);
     if (Date.now() - start > timeoutMs) throw new Error("requests still in flight after 10 s of real time");
   }
 }
