@@ -8,7 +8,7 @@ import type { HttpKube } from "../../agent/kube";
 import { type RebootLock, groupView, pauseGroup, readLockState, releaseSlotByOperator, resumeGroup } from "../../agent/lock";
 import type { SimServer } from "../../agent/sim";
 import { formatLockState } from "../../agent/cli/commands/lock";
-import { LEASES, Lines, type LockSim, addNode, makeLock, run, startSim, until } from "./harness";
+import { LEASES, Lines, type LockSim, addNode, makeLock, run, settled, startSim, until } from "./harness";
 
 let env: LockSim;
 let server: SimServer;
@@ -129,6 +129,7 @@ describe("dead waiters", () => {
     const held = await run(env, b.acquire({ needSince: NEED, bootId: "x" }), 60_000);
     expect(held.holder).toBe("b");
     expect(env.clock.monotonic() - t0).toBe(15_000); // one headGrace for the dead waiter
-    await until(() => !server.store.get(LEASES, "sluice/sluice-default-wait-ghost"), 5000, "ghost's Lease removed");
+    await settled(env);
+    expect(server.store.get(LEASES, "sluice/sluice-default-wait-ghost")).toBeUndefined(); // removed once judged dead
   });
 });
