@@ -316,7 +316,8 @@ export class RebootLock {
     if (d.reason === "not-my-turn") wake = Math.min(wake, Math.max(0, this.progress.at + this.o.headGraceMs - now));
     // Only the waiters next in line spend requests on the holders' Nodes.
     if (d.position >= 0 && d.position < this.o.concurrency && !view.paused) {
-      await this.checkHolderNodes(view);
+      // A holder judged gone just now frees its slot now: decide again at once, not at its next check.
+      if (await this.checkHolderNodes(view)) return { wakeInMs: 0 };
       // The checks took time: deadlines computed before them are that much closer.
       const later = clock.monotonic();
       wake = Math.max(0, wake - (later - now));
@@ -334,8 +335,10 @@ export class RebootLock {
     return new Set(this.stale.keys());
   }
 
-  private async checkHolderNodes(view: GroupView): Promise<void> {
+  /** Looks at the holders' Nodes that are due; true when one of them was judged gone by this look. */
+  private async checkHolderNodes(view: GroupView): Promise<boolean> {
     const { clock, kube } = this.deps;
+    let judgedGone = false;
     const holders = new Set<string>();
     for (let i = 0; i < this.o.concurrency; i++) {
       const h = view.slots.get(i)?.record.holder;
@@ -355,9 +358,11 @@ export class RebootLock {
           const a = this.absent.get(h);
           this.absent.set(h, a ? { ...a, lastMissingAt: now, misses: a.misses + 1 } : { firstMissingAt: now, lastMissingAt: now, misses: 1 });
           this.nextNodeCheck.set(h, now + this.o.nodeGoneGraceMs);
+          judgedGone ||= isNodeGone(this.absent.get(h), this.o.nodeGoneGraceMs);
         } else this.nextNodeCheck.set(h, now + retryDelayMs(3, (err as KubeError).retryAfterMs, this.o.random));
       }
     }
+    return judgedGone;
   }
 
   /** Confirms with a fresh GET that `holder`'s Node is gone; clears the verdict when it is back. */

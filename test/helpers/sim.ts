@@ -82,3 +82,129 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A FakeClock that knows when its next sleeper is due, so a test can move time timer by timer
+ * (`elapse`, `play`) instead of in fixed steps: a 30-minute wait costs as much as a 30 ms one.
+ */
+export class SimClock extends FakeClock {
+  private readonly dues = new Set<{ due: number }>();
+
+  override sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    const entry = { due: this.monotonic() + Math.max(0, ms) };
+    const p = super.sleep(ms, signal);
+    if (!signal?.aborted) this.dues.add(entry);
+    const forget = () => void this.dues.delete(entry);
+    p.then(forget, forget);
+    return p;
+  }
+
+  /** Milliseconds until the next sleeper is due (0 when one is due now); undefined when none sleeps. */
+  nextDueIn(): number | undefined {
+    let next = Infinity;
+    for (const { due } of this.dues) next = Math.min(next, due);
+    return Number.isFinite(next) ? Math.max(0, next - this.monotonic()) : undefined;
+  }
+}
+
+/**
+ * Wraps a Kube port so that a test can tell whether any request is in flight (`busy`). A watch
+ * counts until its stream is open, not while it streams. Fake time is moved only when nothing is
+ * in flight, so a request never sees more time pass than the code under test allowed it.
+ */
+export function trackRequests<K extends object>(kube: K): { kube: K; busy: () => boolean } {
+  let inFlight = 0;
+  const wrapped = new Proxy(kube, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        const res = (v as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(res instanceof Promise)) return res;
+        inFlight += 1;
+        const done = () => void (inFlight -= 1);
+        res.then(done, done);
+        return res;
+      };
+    },
+  });
+  return { kube: wrapped, busy: () => inFlight > 0 };
+}
+
+const macrotask = () => new Promise<void>((r) => setImmediate(r));
+const realMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Waits (in real time) until no request is in flight and the answers' consequences have run:
+ * promise chains, and watch events already on their way over loopback. The sim writes a change's
+ * watch events (flushed on setImmediate) before the write's answer reaches its client, so they
+ * are readable by then: a few event-loop turns deliver them. While requests are in flight it
+ * polls every millisecond.
+ */
+export async function quiet(busy: () => boolean = () => false, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    for (let i = 0; i < 3; i++) await macrotask();
+    if (!busy()) return;
+    await realMs(1);
+    if (Date.now() - start > timeoutMs) throw new Error("requests still in flight after 10 s of real time");
+  }
+}
+
+/**
+ * Moves `clock` forward by `ms`, waking sleepers one due time at a time and letting the I/O each
+ * wake-up starts finish before the next (what a real clock gives code whose requests are fast).
+ */
+export async function elapse(clock: SimClock, ms: number, busy?: () => boolean): Promise<void> {
+  const target = clock.monotonic() + ms;
+  await quiet(busy);
+  for (;;) {
+    const next = clock.nextDueIn();
+    const left = target - clock.monotonic();
+    if (next === undefined || next > left) break;
+    await clock.advance(next);
+    await quiet(busy);
+  }
+  await clock.advance(target - clock.monotonic());
+  await quiet(busy);
+}
+
+export interface PlayOptions {
+  /** Whether requests are in flight (trackRequests): time stands still until they are answered. */
+  busy?: () => boolean;
+  /** Fake time after which to give up (default 1 h). */
+  maxMs?: number;
+  /**
+   * Each step moves at least this far (default 0: exactly to the next timer), waking every timer
+   * due within it in order without I/O in between: coarser, and far fewer steps for a suite with
+   * thousands of timers whose exact interleaving it does not assert.
+   */
+  quantumMs?: number;
+}
+
+/**
+ * Moves `clock` timer by timer until `cond` holds; fails when `maxMs` of fake time passed without
+ * (a lock test's wait is bounded by its durations: not getting there within them is the bug).
+ */
+export async function playUntil(clock: SimClock, cond: () => boolean, o: PlayOptions & { what?: string } = {}): Promise<void> {
+  const maxMs = o.maxMs ?? 3_600_000;
+  const end = clock.monotonic() + maxMs;
+  await quiet(o.busy);
+  while (!cond()) {
+    const next = clock.nextDueIn();
+    if (next === undefined || clock.monotonic() + next > end) {
+      throw new Error(`${o.what ?? "condition"} still not reached after ${maxMs} ms of fake time${next === undefined ? " (nothing sleeps on the clock)" : ""}`);
+    }
+    await clock.advance(Math.min(Math.max(next, o.quantumMs ?? 0), end - clock.monotonic()));
+    await quiet(o.busy);
+  }
+}
+
+/** Moves `clock` timer by timer until `p` settles (see playUntil); resolves or rejects as `p` does. */
+export async function play<T>(clock: SimClock, p: Promise<T>, o: PlayOptions = {}): Promise<T> {
+  let settled = false;
+  const done = p.finally(() => (settled = true));
+  done.catch(() => {});
+  await playUntil(clock, () => settled, { ...o, what: "the promise" });
+  return done;
+}

@@ -12,7 +12,7 @@ import { Logger } from "../../agent/log";
 import { ExitError } from "../../agent/ports";
 import type { SimServer } from "../../agent/sim";
 import { Capture, tempDir } from "../helpers/tmp";
-import { LEASES, addNode, makeLock, startSim } from "./harness";
+import { LEASES, SimClock, addNode, makeLock, startSim } from "./harness";
 
 let server: SimServer | undefined;
 afterEach(async () => {
@@ -52,9 +52,11 @@ async function setup() {
 
 describe("sluice lock", () => {
   it("lists slots, holders, phase, age and the queue; --json for machines", async () => {
-    const { server, kube, sluice } = await setup();
+    const env = await setup();
+    const { server, sluice } = env;
     for (const n of ["a", "b", "c"]) addNode(server, n);
-    const a = makeLock(kube, "a", { concurrency: 2 });
+    // `sluice lock list` measures ages on the real clock: the holder's wall clock starts there too.
+    const a = makeLock(env, "a", { concurrency: 2 }, { clock: new SimClock(Date.now()) });
     await a.start();
     await a.acquire({ needSince: Date.UTC(2026, 0, 5, 8), bootId: "x" });
     await a.setPhase("rebooting");
@@ -79,9 +81,10 @@ describe("sluice lock", () => {
   });
 
   it("refuses to release a slot mid-reboot without --force, releases with it", async () => {
-    const { server, kube, sluice } = await setup();
+    const env = await setup();
+    const { server, sluice } = env;
     addNode(server, "a");
-    const a = makeLock(kube, "a", { concurrency: 2 });
+    const a = makeLock(env, "a", { concurrency: 2 });
     await a.start();
     await a.acquire({ needSince: 1, bootId: "x" });
     await a.setPhase("rebooting");

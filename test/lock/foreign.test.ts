@@ -8,8 +8,9 @@ import type { HttpKube } from "../../agent/kube";
 import { type RebootLock, groupView, pauseGroup, readLockState, releaseSlotByOperator, resumeGroup } from "../../agent/lock";
 import type { SimServer } from "../../agent/sim";
 import { formatLockState } from "../../agent/cli/commands/lock";
-import { LEASES, Lines, addNode, makeLock, startSim, until } from "./harness";
+import { LEASES, Lines, type LockSim, addNode, makeLock, run, settled, startSim, until } from "./harness";
 
+let env: LockSim;
 let server: SimServer;
 let kube: HttpKube;
 const locks: RebootLock[] = [];
@@ -32,11 +33,12 @@ describe("a foreign Lease on a slot's name", () => {
     ["a wrong slot label", slotLabels("7"), { holderIdentity: "x" }],
     ["a holder with control characters", slotLabels("0"), { holderIdentity: "evil\u001b[2J" }],
   ] as const)("with %s blocks that slot: the agent takes the next one, with a bounded number of writes, and reports it once", async (_what, labels, spec) => {
-    ({ server, kube } = await startSim());
+    env = await startSim();
+    ({ server, kube } = env);
     addNode(server, "a");
     lease("sluice-default-0", labels as Record<string, string> | undefined, spec);
     const lines = new Lines();
-    const a = makeLock(kube, "a", { concurrency: 2 }, { log: lines.logger });
+    const a = makeLock(env, "a", { concurrency: 2 }, { log: lines.logger });
     locks.push(a);
     await a.start();
     server.faults.resetCounters();
@@ -53,7 +55,8 @@ describe("a foreign Lease on a slot's name", () => {
 
 describe("lock list and status on a hostile namespace", () => {
   it("neither crash nor allocate by an attacker's number, and say what is wrong", async () => {
-    ({ server, kube } = await startSim());
+    env = await startSim();
+    ({ server, kube } = env);
     lease("sluice-default-99999999", slotLabels("99999999"), { holderIdentity: "x" });
     lease("sluice-default-9999", slotLabels("9999"), { holderIdentity: "far" });
     lease("sluice-default-wait-ghost", { "sluice.dev/group": "default", "sluice.dev/role": "waiter" }, { holderIdentity: "ghost" });
@@ -70,7 +73,8 @@ describe("lock list and status on a hostile namespace", () => {
   });
 
   it("prints a pause marker's holder with control characters escaped", async () => {
-    ({ server, kube } = await startSim());
+    env = await startSim();
+    ({ server, kube } = env);
     lease("sluice-default-paused", { "sluice.dev/group": "default", "sluice.dev/role": "pause" }, { holderIdentity: "ops\u001b[31m" });
     const text = formatLockState(await readLockState(kube, { ...REF, concurrency: 1 }), 0);
     expect(text).toContain("PAUSED by ops\\u001b[31m");
@@ -80,7 +84,8 @@ describe("lock list and status on a hostile namespace", () => {
 
 describe("pause is one truth; admin commands touch only sluice's objects", () => {
   it("a pause-named Lease without labels is neither 'already paused' nor deleted by resume", async () => {
-    ({ server, kube } = await startSim());
+    env = await startSim();
+    ({ server, kube } = env);
     lease("sluice-default-paused", undefined, { holderIdentity: "someone" });
     await expect(pauseGroup(kube, REF, "ops", Date.now())).rejects.toMatchObject({ code: "lock-foreign-object", message: expect.stringMatching(/NOT paused/) });
     await expect(resumeGroup(kube, REF)).rejects.toMatchObject({ code: "lock-foreign-object" });
@@ -91,7 +96,8 @@ describe("pause is one truth; admin commands touch only sluice's objects", () =>
   });
 
   it("a real pause is paused for both, and resume deletes only it", async () => {
-    ({ server, kube } = await startSim());
+    env = await startSim();
+    ({ server, kube } = env);
     expect(await pauseGroup(kube, REF, "ops", Date.now())).toBe(true);
     expect(await pauseGroup(kube, REF, "ops", Date.now())).toBe(false);
     expect((await readLockState(kube, { ...REF, concurrency: 1 })).paused?.by).toBe("ops");
@@ -100,7 +106,8 @@ describe("pause is one truth; admin commands touch only sluice's objects", () =>
   });
 
   it("release refuses a slot-named Lease that is not sluice's", async () => {
-    ({ server, kube } = await startSim());
+    env = await startSim();
+    ({ server, kube } = env);
     lease("sluice-default-0", undefined, { holderIdentity: "someone" });
     await expect(releaseSlotByOperator(kube, REF, "0", { force: true, nowMs: 0 })).rejects.toMatchObject({ code: "lock-foreign-object" });
     expect(server.store.get(LEASES, "sluice/sluice-default-0")!.spec.holderIdentity).toBe("someone");
@@ -110,15 +117,19 @@ describe("pause is one truth; admin commands touch only sluice's objects", () =>
 
 describe("dead waiters", () => {
   it("a waiter that never takes its turn has its Lease removed once, and the next waiter is served", async () => {
-    ({ server, kube } = await startSim());
+    env = await startSim();
+    ({ server, kube } = env);
     addNode(server, "b");
     // ghost queued first and then vanished for good.
     lease("sluice-default-wait-ghost", { "sluice.dev/group": "default", "sluice.dev/role": "waiter" }, { holderIdentity: "ghost", acquireTime: "2026-01-05T07:00:00.000000Z" });
-    const b = makeLock(kube, "b", { headGraceMs: 200 });
+    const b = makeLock(env, "b");
     locks.push(b);
     await b.start();
-    const held = await b.acquire({ needSince: NEED, bootId: "x" });
+    const t0 = env.clock.monotonic();
+    const held = await run(env, b.acquire({ needSince: NEED, bootId: "x" }), 60_000);
     expect(held.holder).toBe("b");
-    await until(() => !server.store.get(LEASES, "sluice/sluice-default-wait-ghost"), 5000, "ghost's Lease removed");
+    expect(env.clock.monotonic() - t0).toBe(15_000); // one headGrace for the dead waiter
+    await settled(env);
+    expect(server.store.get(LEASES, "sluice/sluice-default-wait-ghost")).toBeUndefined(); // removed once judged dead
   });
 });

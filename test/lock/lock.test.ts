@@ -5,22 +5,24 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { HttpKube } from "../../agent/kube";
 import { type RebootLock, pauseGroup, resumeGroup } from "../../agent/lock";
-import { FakeClock, SluiceError } from "../../agent/ports";
+import { SluiceError } from "../../agent/ports";
 import type { SimServer } from "../../agent/sim";
-import { Events, LEASES, Lines, Observer, addNode, deleteNode, makeLock, startSim, until } from "./harness";
+import { Events, LEASES, Lines, type LockSim, Observer, SimClock, addNode, deleteNode, makeLock, pass, run, runUntil, settled, startSim, until } from "./harness";
 
+let env: LockSim;
 let server: SimServer;
 let kube: HttpKube;
 const locks: RebootLock[] = [];
 const NEED = Date.UTC(2026, 0, 5, 8, 0, 0);
 
 async function sim(nodes: string[]) {
-  ({ server, kube } = await startSim());
+  env = await startSim();
+  ({ server, kube } = env);
   for (const n of nodes) addNode(server, n);
 }
 
 function lock(...args: Parameters<typeof makeLock> extends [unknown, ...infer R] ? R : never): RebootLock {
-  const l = makeLock(kube, ...args);
+  const l = makeLock(env, ...args);
   locks.push(l);
   return l;
 }
@@ -78,15 +80,16 @@ describe("take, phase, release", () => {
 
   it("fires the hold signal when renewals fail for renewDeadline, measured on the holder's clock", async () => {
     await sim(["a"]);
-    const clock = new FakeClock();
-    const a = lock("a", { lockTtlMs: 30_000, renewDeadlineMs: 20_000 }, { clock });
+    const a = lock("a", { lockTtlMs: 30_000, renewDeadlineMs: 20_000 });
     await a.start();
     await a.acquire({ needSince: NEED, bootId: "b" });
     const hold = a.holdSignal();
     server.faults.rules.push({ verb: "update", resource: "leases", errorRate: 1, code: 500 });
-    await clock.advance(19_000);
+    server.faults.resetCounters();
+    await pass(env, 19_000);
+    expect(server.faults.counters()["update leases"]).toBeGreaterThanOrEqual(2); // it did try (and back off)
     expect(hold.aborted).toBe(false);
-    await clock.advance(1_500);
+    await pass(env, 1_000);
     expect(hold.aborted).toBe(true);
     expect(String((hold.reason as SluiceError).message)).toMatch(/could not be renewed for 20 s/);
   });
@@ -140,6 +143,7 @@ describe("fair queue", () => {
     await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 20, 10_000, "all queued");
     server.faults.resetCounters();
     await holder.release();
+    // Fake time stands still: every hand-over happens on a watch event, none waits for headGrace.
     await Promise.all(runs);
     observer.stop();
     expect(served).toEqual([...nodes].sort((x, y) => need.get(x)! - need.get(y)!));
@@ -162,10 +166,20 @@ describe("fair queue", () => {
       });
     }
     const lines = new Lines();
-    const b = lock("b", { headGraceMs: 100 }, { log: lines.logger });
+    const b = lock("b", {}, { log: lines.logger });
     await b.start();
-    await b.acquire({ needSince: NEED, bootId: "b" });
-    expect(b.heldSlot()?.holder).toBe("b");
+    const acquired = b.acquire({ needSince: NEED, bootId: "b" });
+    const t0 = env.clock.monotonic();
+    // Each dead waiter gets headGrace (15 s) to take the free slot: not a millisecond less.
+    await pass(env, 14_999);
+    expect(b.heldSlot()).toBeUndefined();
+    expect(stored("sluice-default-wait-ghost")).toBeDefined();
+    await pass(env, 1);
+    expect(stored("sluice-default-wait-ghost")).toBeUndefined();
+    expect(b.heldSlot()).toBeUndefined(); // vanished, next in line, gets its own grace
+    expect((await run(env, acquired, 60_000)).holder).toBe("b");
+    expect(env.clock.monotonic() - t0).toBe(30_000);
+    expect(stored("sluice-default-wait-vanished")).toBeUndefined();
     expect(lines.lines.join("\n")).toMatch(/did not take a free slot.*ghost/);
     expect(lines.lines.join("\n")).toMatch(/did not take a free slot.*vanished/);
   });
@@ -181,63 +195,123 @@ describe("reclaiming", () => {
     await a.stop(); // the host went down for good
     const events = new Events();
     const lines = new Lines();
-    const b = lock("b", { nodeGoneGraceMs: 200, nodeCheckIntervalMs: 100 }, { events, log: lines.logger });
+    const b = lock("b", {}, { events, log: lines.logger });
     await b.start();
-    const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" });
-    // b looks at a's Node more than once, finds it, and reclaims nothing.
     server.faults.resetCounters();
-    await until(() => (server.faults.counters()["get nodes"] ?? 0) >= 2, 5000, "b checked a's Node twice");
+    const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" });
+    // b looks at a's Node once at once, then every nodeCheckInterval (60 s), finds it, and reclaims nothing.
+    await settled(env);
+    const nodeGets = () => server.faults.counters()["get nodes"] ?? 0;
+    expect(nodeGets()).toBe(1);
+    await pass(env, 59_999);
+    expect(nodeGets()).toBe(1);
+    await pass(env, 1);
+    expect(nodeGets()).toBe(2);
+    await pass(env, 10 * 60_000);
+    expect(nodeGets()).toBe(12);
     expect(b.heldSlot()).toBeUndefined(); // a's Node still exists: no reclaim
     deleteNode(server, "a");
-    const held = await acquired;
+    const deletedAt = env.clock.monotonic();
+    const held = await run(env, acquired, 5 * 60_000);
+    // Two 404s nodeGoneGrace (30 s) apart, the first at the next check (60 s after the last), and
+    // the slot is taken on the second: not one nodeGoneGrace later.
+    expect(env.clock.monotonic() - deletedAt).toBe(60_000 + 30_000);
+    expect(nodeGets()).toBe(12 + 3); // the two misses, and one more look right before the take
     expect(held.holder).toBe("b");
     expect(stored("sluice-default-0")!.spec.leaseTransitions).toBe(1);
     expect(events.seen).toEqual([expect.objectContaining({ node: "b", type: "Warning", reason: "RebootSlotReclaimed", message: expect.stringContaining("from a") })]);
     expect(lines.lines.join("\n")).toMatch(/took over reboot slot sluice-default-0 from a: its Node object no longer exists/);
   });
 
+  it("a holder judged gone while it is not this waiter's turn: no polling, no spinning, the waiter ahead gets its grace", async () => {
+    await sim(["x", "y", "me"]);
+    const x = lock("x", { concurrency: 2 });
+    const y = lock("y", { concurrency: 2 });
+    for (const [l, n] of [[x, 1], [y, 2]] as const) {
+      await l.start();
+      await l.acquire({ needSince: NEED - n, bootId: "b" });
+    }
+    await x.stop(); // x's host is gone for good
+    // A waiter ahead of me that no longer runs.
+    server.apply({
+      apiVersion: "coordination.k8s.io/v1", kind: "Lease",
+      metadata: { name: "sluice-default-wait-ghost", namespace: "sluice", labels: { "sluice.dev/group": "default", "sluice.dev/role": "waiter" } },
+      spec: { holderIdentity: "ghost", acquireTime: new Date(NEED).toISOString().replace("Z", "000Z") },
+    });
+    // me's clock is the sim's, counting reads: a lock that decides again and again without
+    // waiting reads it on every round.
+    let reads = 0;
+    const counting = { now: () => env.clock.now(), monotonic: () => (reads++, env.clock.monotonic()), sleep: (ms: number, s?: AbortSignal) => env.clock.sleep(ms, s) };
+    const me = lock("me", { concurrency: 2 }, { clock: counting });
+    await me.start();
+    const acquired = me.acquire({ needSince: NEED + 1, bootId: "b" });
+    deleteNode(server, "x");
+    await settled(env);
+    // x's Node: a 404 at once, one nodeGoneGrace (30 s) later the second: x is gone, slot 0 free.
+    await pass(env, 30_000);
+    server.faults.resetCounters();
+    reads = 0;
+    // The ghost is first in line for it and gets headGrace (15 s) from then: no polling meanwhile.
+    await pass(env, 14_999);
+    expect(server.faults.counters()).toEqual({});
+    expect(reads).toBeLessThan(20);
+    expect(me.heldSlot()).toBeUndefined();
+    expect((await run(env, acquired, 60_000)).name).toBe("sluice-default-0");
+    expect(stored("sluice-default-0")!.spec.holderIdentity).toBe("me");
+    expect(stored("sluice-default-1")!.spec.holderIdentity).toBe("y");
+  });
+
   it("expires a silent holder after lockTtl on the observer's monotonic clock, whatever the holder's wall clock", async () => {
     await sim(["a", "b"]);
-    const ca = new FakeClock(Date.UTC(2026, 0, 5, 9, 10)); // a's wall clock runs 10 minutes ahead
+    const ca = new SimClock(Date.UTC(2026, 0, 5, 9, 10)); // a's wall clock runs 10 minutes ahead
     const a = lock("a", { lockTtlMs: 600_000 }, { clock: ca });
     await a.start();
     await a.acquire({ needSince: NEED, bootId: "b" });
     await a.stop(); // crashed: no more renewals
-    const cb = new FakeClock(Date.UTC(2026, 0, 5, 9, 0));
+    const cb = new SimClock(Date.UTC(2026, 0, 5, 9, 0));
     const events = new Events();
     const b = lock("b", { lockTtlMs: 600_000 }, { clock: cb, events });
     await b.start();
     let got = false;
     const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" }).then((s) => ((got = true), s));
-    await until(() => Boolean(stored("sluice-default-wait-b")), 5000, "b queued");
+    await settled(env);
+    expect(stored("sluice-default-wait-b")).toBeDefined();
     cb.setWall(Date.UTC(2026, 0, 5, 10, 0)); // b's wall clock jumps an hour: irrelevant
-    await cb.advance(599_000);
+    await pass(env, 599_999, cb);
     // b waits on its clock for the rest of the TTL: idle, not done.
-    await until(() => cb.pending > 0, 5000, "b waiting on its clock");
+    expect(cb.nextDueIn()).toBeDefined();
     expect(got).toBe(false);
-    await cb.advance(1_000);
+    await pass(env, 1, cb);
+    expect(got).toBe(true);
     expect((await acquired).holder).toBe("b");
     expect(events.seen[0]?.message).toMatch(/had not changed for lockTtl/);
   });
 
   it("keeps a holder renewing itself, and never expires anything with lockTtl 0", async () => {
     await sim(["a", "b"]);
-    const ca = new FakeClock();
+    const ca = new SimClock();
     const a = lock("a", { lockTtlMs: 30_000 }, { clock: ca });
     await a.start();
     await a.acquire({ needSince: NEED, bootId: "b" });
-    const before = stored("sluice-default-0")!.spec.renewTime;
-    await ca.advance(10_000);
-    await until(() => stored("sluice-default-0")!.spec.renewTime !== before, 5000, "renewal");
+    const renewed = () => stored("sluice-default-0")!.spec.renewTime as string;
+    const before = renewed();
+    // A renewal every third of the TTL, on the holder's clock.
+    await pass(env, 9_999, ca);
+    expect(renewed()).toBe(before);
+    await pass(env, 1, ca);
+    expect(renewed()).not.toBe(before);
     await a.stop();
-    const cb = new FakeClock();
+    const cb = new SimClock();
     const b = lock("b", { lockTtlMs: 0 }, { clock: cb });
     await b.start();
     let got = false;
     void b.acquire({ needSince: NEED + 1, bootId: "b" }).then(() => (got = true), () => {});
-    await until(() => Boolean(stored("sluice-default-wait-b")), 5000, "b queued");
+    await settled(env);
+    expect(stored("sluice-default-wait-b")).toBeDefined();
+    // Ten hours in one step (b's node checks wake once; what matters is how old a's record is).
     await cb.advance(10 * 3600_000);
-    await until(() => cb.pending > 0, 5000, "b waiting on its clock");
+    await settled(env);
+    expect(cb.nextDueIn()).toBeDefined(); // b is waiting on its clock again, not done
     expect(got).toBe(false);
     expect(b.view().slots.get(0)?.record.holder).toBe("a");
   });
@@ -251,15 +325,18 @@ describe("pause", () => {
     await a.start();
     await b.start();
     await a.acquire({ needSince: NEED, bootId: "b" });
-    expect(await pauseGroup(kube, { namespace: "sluice", group: "default" }, "ops", Date.now())).toBe(true);
-    expect(await pauseGroup(kube, { namespace: "sluice", group: "default" }, "ops", Date.now())).toBe(false);
+    expect(await pauseGroup(kube, { namespace: "sluice", group: "default" }, "ops", env.clock.now())).toBe(true);
+    expect(await pauseGroup(kube, { namespace: "sluice", group: "default" }, "ops", env.clock.now())).toBe(false);
     let got = false;
     const acquired = b.acquire({ needSince: NEED + 1, bootId: "b" }).then((s) => ((got = true), s));
     await until(() => b.view().paused !== undefined && a.view().paused !== undefined, 5000, "pause seen");
     await a.setPhase("rebooting"); // the holder carries on
     await a.release();
     await until(() => b.view().slots.get(0)?.record.holder === "" && b.view().paused !== undefined, 5000, "b saw the free slot while paused");
+    // However long the pause lasts: every grace and check interval passes many times over.
+    await pass(env, 2 * 3600_000);
     expect(got).toBe(false);
+    expect(stored("sluice-default-0")!.spec.holderIdentity).toBeUndefined();
     expect(await resumeGroup(kube, { namespace: "sluice", group: "default" })).toBe(true);
     expect((await acquired).holder).toBe("b");
   });
@@ -267,17 +344,13 @@ describe("pause", () => {
 
 describe("idle load", () => {
   it("an agent with nothing to do makes about one request an hour", async () => {
-    const clock = new FakeClock();
-    ({ server, kube } = await startSim({ clock }));
-    const a = lock("a", {}, { clock });
+    await sim([]);
+    const a = lock("a");
     await a.start();
     server.faults.resetCounters();
-    for (let m = 0; m < 180; m++) {
-      await clock.advance(60_000);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    const total = Object.values(server.faults.counters()).reduce((x, y) => x + y, 0);
-    expect(total).toBeLessThanOrEqual(6); // 3 hours, at most 2 an hour
-    expect(total).toBeGreaterThanOrEqual(2); // it does re-watch
+    await pass(env, 3 * 3600_000);
+    // The watch opened right after start, then one re-watch per server-side watch timeout
+    // (3600 s, jittered by ±10 % with the lock's seeded randomness): nothing else in 3 hours.
+    expect(server.faults.counters()).toEqual({ "watch leases": 4 });
   });
 });
