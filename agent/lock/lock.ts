@@ -72,6 +72,9 @@ function validate(o: LockOptions): void {
   if (Math.ceil(o.lockTtlMs / 1000) > 2 ** 31 - 1) bad(`lockTtl ${o.lockTtlMs} ms is longer than a Lease can say (2147483647 s)`);
 }
 
+/** Reason for cancelling an internal timer: abort() without one builds an exception with a stack each time, on a hot path. */
+const DONE = "done";
+
 export class RebootLock {
   readonly cache: LeaseCache;
   private readonly absent = new Map<string, NodeAbsence>();
@@ -551,7 +554,7 @@ export class RebootLock {
       const timer = new AbortController();
       const finish = (err?: unknown) => {
         off();
-        timer.abort();
+        timer.abort(DONE);
         signal?.removeEventListener("abort", onAbort);
         if (err !== undefined) reject(err);
         else resolve();

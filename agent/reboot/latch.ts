@@ -5,6 +5,9 @@
  */
 import type { Clock } from "../ports";
 
+/** Reason for cancelling an internal timer: abort() without one builds an exception with a stack each time, on a hot path. */
+const DONE = "done";
+
 export class Latch {
   private dirty = false;
   private waiter: (() => void) | undefined;
@@ -29,7 +32,7 @@ export class Latch {
     return new Promise<void>((resolve) => {
       const timer = new AbortController();
       const done = () => {
-        timer.abort();
+        timer.abort(DONE);
         signal.removeEventListener("abort", done);
         if (this.waiter === done) this.waiter = undefined;
         resolve();
