@@ -83,7 +83,9 @@ export class Observer {
         const pods = await this.api.list(`/api/v1/pods?fieldSelector=spec.nodeName%3D${name}`);
         this.note(`pods/${name}`, { kind: "pods", node: name, count: pods.filter((p) => !p.metadata.deletionTimestamp).length });
       }
-      for (const e of await this.api.list("/api/v1/namespaces/default/events")) this.noteEvent(e);
+      // In the order the server stored them (one resourceVersion counter), not the list's by name.
+      const events = await this.api.list("/api/v1/namespaces/default/events");
+      for (const e of events.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))) this.noteEvent(e);
     } catch {
       this.errors += 1;
     } finally {

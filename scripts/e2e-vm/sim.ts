@@ -3,13 +3,14 @@
  * reaches through QEMU's guest forward, with the cluster's RBAC from deploy/rbac.yaml and a token
  * for the sluice-agent ServiceAccount (what a host's /etc/sluice/kubeconfig carries).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse, parseAllDocuments } from "yaml";
 import { Api } from "./api";
+import { spawnGuarded, stopGuarded } from "./guard";
 
 export interface Sim {
   port: number;
@@ -28,18 +29,12 @@ export async function startSim(o: { exe: string; repo: string; dir: string; node
   writeFileSync(auth, [...rbac, `users:\n  - token: ${agentToken}\n    serviceAccount: sluice/sluice-agent\n`].join("---\n"));
   const kubeconfig = join(o.dir, "sim-admin.kubeconfig");
   const log = createWriteStream(join(o.dir, "sim.log"));
-  const child: ChildProcess = spawn(o.exe, ["sim", "serve", "--port", "0", "--nodes", o.nodes.join(","), "--pods-per-node", String(o.podsPerNode), "--kubeconfig-out", kubeconfig, "--auth", auth], { stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawnGuarded([o.exe, "sim", "serve", "--port", "0", "--nodes", o.nodes.join(","), "--pods-per-node", String(o.podsPerNode), "--kubeconfig-out", kubeconfig, "--auth", auth]);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   let exited: number | null | undefined;
   child.on("exit", (code) => (exited = code));
-  const stop = async () => {
-    if (exited !== undefined) return;
-    const done = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await Promise.race([done, sleep(10_000)]);
-    if (exited === undefined) child.kill("SIGKILL");
-  };
+  const stop = () => stopGuarded(child);
   // The kubeconfig is written once the server listens.
   for (let i = 0; i < 300; i++) {
     if (exited !== undefined) throw new Error(`sluice sim serve exited with ${exited}: see ${join(o.dir, "sim.log")}`);

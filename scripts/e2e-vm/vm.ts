@@ -6,10 +6,11 @@
  * which the test runs commands in the guest and learns each boot's id. QEMU restarts the guest in
  * the same process when it reboots, so one Vm lives through every reboot of a run.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
+import { spawnGuarded, stopGuarded } from "./guard";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Where the guest finds the API server; fixed, so the rendered kubeconfig never changes. */
@@ -55,7 +56,7 @@ export class Vm {
       "-chardev", `socket,id=ctl,path=${sock},server=on,wait=off`, "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=ctl,name=org.sluice.e2e",
     ];
     const log = createWriteStream(join(this.o.dir, "qemu.log"));
-    this.child = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawnGuarded(["qemu-system-x86_64", ...args]);
     this.child.stdout!.pipe(log);
     this.child.stderr!.pipe(log);
     this.child.on("exit", (code) => {
@@ -136,10 +137,6 @@ export class Vm {
 
   async stop(): Promise<void> {
     this.ctl?.destroy();
-    if (!this.child || this.exited !== undefined) return;
-    const done = new Promise((r) => this.child!.once("exit", r));
-    this.child.kill("SIGTERM");
-    await Promise.race([done, sleep(10_000)]);
-    if (this.exited === undefined) this.child.kill("SIGKILL");
+    if (this.child) await stopGuarded(this.child);
   }
 }
