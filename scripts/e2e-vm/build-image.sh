@@ -14,12 +14,15 @@ mirror="${SLUICE_E2E_MIRROR:-http://deb.debian.org/debian}"
 key="$(cat "$0" "$here"/guest/* | sha256sum | cut -c1-16)"
 out="$cache/$key"
 
-if [ -f "$out/done" ]; then echo "$out"; exit 0; fi
+if [ -f "$out/done" ]; then touch "$out/done"; echo "$out"; exit 0; fi
 mkdir -p "$cache"
 # One builder at a time; a second one waits and then finds the result.
 exec 9>"$cache/.lock"
 flock 9
 if [ -f "$out/done" ]; then echo "$out"; exit 0; fi
+# What a killed build left, and images no run has used for two weeks (each about 300 MB).
+rm -rf "$cache"/build.*
+find "$cache" -mindepth 2 -maxdepth 2 -name done -mtime +14 -printf '%h\0' | xargs -0r rm -rf
 
 work="$(mktemp -d "$cache/build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
