@@ -8,6 +8,10 @@
 # Ignition config) are not in it: scripts/e2e-vm/image.ts applies those to a copy for each run.
 # Needs root (debootstrap, and files owned by root as on a real host).
 set -euo pipefail
+# All in one function: bash parses it whole before running, so editing this file while a build
+# runs cannot change what the build does half-way.
+main() {
+export PATH="$PATH:/usr/sbin:/sbin"
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${SLUICE_E2E_CACHE:-/var/cache/sluice-e2e}"
 mirror="${SLUICE_E2E_MIRROR:-http://deb.debian.org/debian}"
@@ -75,3 +79,5 @@ mv "$work" "$out"
 trap - EXIT
 touch "$out/done"
 echo "$out"
+}
+main "$@"

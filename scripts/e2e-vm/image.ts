@@ -9,6 +9,7 @@ import { chmodSync, cpSync, createReadStream, mkdirSync, readFileSync, rmSync, w
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { TOOL_ENV } from "./preflight";
 
 export const IGNITION = "/usr/lib/dracut/modules.d/30ignition/ignition";
 
@@ -19,7 +20,7 @@ export interface Run {
 
 export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
+    execFile(argv[0]!, argv.slice(1), { env: opts.env ?? TOOL_ENV, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : null) : 0;
       resolve({ code, out: stdout + stderr });
     });
@@ -70,7 +71,7 @@ export async function prepareDisk(base: string, dir: string, g: GuestSetup): Pro
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, "setfiles"), "#!/bin/sh\ncat >/dev/null\nexit 0\n");
     chmodSync(join(bin, "setfiles"), 0o755);
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, IGNITION_CONFIG_FILE: ignition };
+    const env = { ...TOOL_ENV, PATH: `${bin}:${TOOL_ENV.PATH}`, IGNITION_CONFIG_FILE: ignition };
     for (const stage of ["fetch-offline", "files"]) {
       const argv = [IGNITION, "-platform", "file", "-stage", stage, "-root", root, "-config-cache", join(dir, "ignition-cache.json"), "-state-file", join(dir, "ignition-state.json"), "-neednet", join(dir, "ignition-neednet"), "-log-to-stdout"];
       // Ignition retries an unreachable source forever: the timeout turns that into a failure.
