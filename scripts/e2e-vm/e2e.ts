@@ -92,7 +92,7 @@ export async function runE2e(o: Options): Promise<Report> {
   let obs: Observer | undefined;
   let ok = false;
   try {
-    const base = await phase("image (cached base)", () => baseImage(o.repo));
+    const base = await phase("image (built once per inputs, then cached)", () => baseImage(o.repo));
     sim = await startSim({ exe: o.exe, repo: o.repo, dir, nodes: [VM_NODE, PEER_NODE], podsPerNode: 2 });
     const s = sim;
     const kubeconfig = (server: string) => stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "e2e", cluster: { server, "insecure-skip-tls-verify": true } }], users: [{ name: "sluice-agent", user: { token: s.agentToken } }], contexts: [{ name: "e2e", context: { cluster: "e2e", user: "sluice-agent" } }], "current-context": "e2e" });
@@ -106,6 +106,7 @@ export async function runE2e(o: Options): Promise<Report> {
     let reportedBoots = 0;
     let reportedDowns = 0;
     let tending: Promise<void> = Promise.resolve();
+    let fault: unknown;
     const tend = () => {
       tending = tending.then(async () => {
         if (!guest.running) throw new Error(`qemu is not running: see ${join(dir, "qemu.log")}`);
@@ -118,14 +119,20 @@ export async function runE2e(o: Options): Promise<Report> {
           reportedBoots = guest.boots.length;
           await setNodeBoot(s.admin, VM_NODE, guest.boots.at(-1)!.id, true);
         }
+      }).catch((err: unknown) => {
+        fault ??= err;
       });
     };
-    const alive = () => tend();
+    const alive = () => {
+      if (fault) throw fault;
+      tend();
+    };
     const until = async (what: string, pred: () => boolean | Promise<boolean>, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
       while (!(await pred())) {
         tend();
         await tending;
+        if (fault) throw fault;
         if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for: ${what}`);
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -133,9 +140,9 @@ export async function runE2e(o: Options): Promise<Report> {
 
     const guestFacts = await phase("boot", async () => {
       await guest.start();
-      await until("the guest's first boot id", () => guest.boots.length > 0, 180_000);
+      await until("the guest's first boot id", () => guest.boots.length > 0, 300_000);
       await tending;
-      await until("sluice.service active (READY) in the guest", async () => (await guest.exec("systemctl is-active sluice")).out.trim() === "active", 180_000);
+      await until("sluice.service active (READY) in the guest", async () => (await guest.exec("systemctl is-active sluice")).out.trim() === "active", 300_000);
       return {
         unitEnabled: (await guest.exec("systemctl is-enabled sluice")).out.trim(),
         kubeconfigMode: (await guest.exec("stat -c '%a %U' /etc/sluice/kubeconfig")).out.trim(),

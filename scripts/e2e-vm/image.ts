@@ -15,6 +15,8 @@ export const IGNITION = "/usr/lib/dracut/modules.d/30ignition/ignition";
 
 export interface Run {
   code: number | null;
+  stdout: string;
+  /** stdout and stderr, for messages. */
   out: string;
 }
 
@@ -22,15 +24,16 @@ export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?:
   return new Promise((resolve) => {
     execFile(argv[0]!, argv.slice(1), { env: opts.env ?? TOOL_ENV, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : null) : 0;
-      resolve({ code, out: stdout + stderr });
+      resolve({ code, stdout, out: stdout + stderr });
     });
   });
 }
 
+/** The command's stdout; its whole output in the error if it fails. */
 async function must(argv: string[], what: string, opts?: Parameters<typeof run>[1]): Promise<string> {
   const r = await run(argv, opts);
   if (r.code !== 0) throw new Error(`${what} failed (${r.code ?? "timed out"}): ${r.out.slice(-3000)}`);
-  return r.out;
+  return r.stdout;
 }
 
 /** The cached base: rootfs/, vmlinuz, initrd.img. Builds it on a clean machine. */
