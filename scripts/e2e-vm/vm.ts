@@ -7,7 +7,8 @@
  * the same process when it reboots, so one Vm lives through every reboot of a run.
  */
 import type { ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { spawnGuarded, stopGuarded } from "./guard";
@@ -36,13 +37,16 @@ export class Vm {
   private buf = "";
   private pending?: { out: string[]; resolve(v: { rc: number; out: string }): void; reject(e: Error): void };
   private queue: Promise<unknown> = Promise.resolve();
+  private sockDir?: string;
 
   constructor(private readonly o: VmOptions) {
     this.console = join(o.dir, "console.log");
   }
 
   async start(): Promise<void> {
-    const sock = join(this.o.dir, "ctl.sock");
+    // A unix socket's path must fit in 108 bytes; the run directory's may not.
+    this.sockDir = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
+    const sock = join(this.sockDir, "ctl.sock");
     const args = [
       "-accel", "tcg,thread=multi", "-smp", String(this.o.cpus ?? 2), "-m", String(this.o.memoryMiB ?? 1024),
       "-nographic", "-nodefaults", "-no-user-config", "-rtc", "base=utc",
@@ -138,5 +142,6 @@ export class Vm {
   async stop(): Promise<void> {
     this.ctl?.destroy();
     if (this.child) await stopGuarded(this.child);
+    if (this.sockDir) rmSync(this.sockDir, { recursive: true, force: true });
   }
 }
