@@ -81,7 +81,9 @@ export class SimServer {
     if (options.authYaml) {
       const parsed = parseAuthYaml(options.authYaml);
       for (const u of parsed.users) this.users.set(u.token, u);
-      for (const o of parsed.objects) this.apply(o);
+      // As `kubectl apply` would: a namespace that is already there (`sluice` is served by
+      // default) is not an error, so deploy/ manifests load as they are.
+      for (const o of parsed.objects) if (!(o.kind === "Namespace" && this.store.get("/namespaces", String(o.metadata?.name ?? "")))) this.apply(o);
     }
     this.http = createServer((req, res) => {
       void handle(req, res, {

@@ -150,3 +150,13 @@ describe("deploy/", () => {
     }
   });
 });
+
+it("deploy/rbac.yaml loads as it is into a sim that already serves the sluice namespace (sim serve --auth)", async () => {
+  const rbac = readFileSync(new URL("../../deploy/rbac.yaml", import.meta.url), "utf8");
+  const s = await new SimServer({ namespaces: ["sluice"], authYaml: rbac }).start();
+  try {
+    expect(s.store.get("/namespaces", "sluice")).toBeDefined();
+  } finally {
+    await s.stop();
+  }
+});
