@@ -44,6 +44,8 @@ const HANDLERS: { [P in AgentState["phase"]]: (s: Extract<AgentState, { phase: P
   aborting: tickAborting,
 };
 
+const MIN_STAY_MS = 1000;
+
 /** Backoff after a failed tick: the loop never dies of a transient error, and never spins. */
 const failureDelay = (n: number) => Math.min(60_000, 1000 * 2 ** Math.min(n - 1, 6));
 
@@ -176,7 +178,9 @@ export class Agent {
       await this.status.write(this.state, tick.waiting ?? "", deps.clock.now());
       const now = deps.clock.now();
       const until = Math.min(tick.wakeAt ?? Infinity, now + this.o.settings.period);
-      await this.latch.wait(Math.max(1, until - now), stop);
+      // A handler that stays and asks to be woken in the past would otherwise make this a busy
+      // loop: a stay waits at least a second (an event still wakes it at once).
+      await this.latch.wait(Math.max(MIN_STAY_MS, until - now), stop);
     }
   }
 
