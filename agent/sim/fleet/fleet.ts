@@ -27,6 +27,8 @@ export interface FleetOptions {
   authYaml?: string;
   /** Token per node for the sim's users (RBAC tests). */
   token?: (node: string) => string | undefined;
+  /** Token of the sim's admin user, which the agents use (default: random). */
+  adminToken?: string;
   /** Wall time at the start (ms). */
   start?: number;
   seed?: number;
@@ -101,7 +103,7 @@ export class Fleet implements HostFleet {
 
   async start(): Promise<this> {
     const o = this.options;
-    this.server = await new SimServer({ clock: this.clock, namespaces: ["sluice", "apps"], random: this.random, ...(o.serverLog ? { log: o.serverLog } : {}), ...(o.authYaml ? { authYaml: o.authYaml } : {}) }).start();
+    this.server = await new SimServer({ clock: this.clock, namespaces: ["sluice", "apps"], random: this.random, ...(o.adminToken ? { adminToken: o.adminToken } : {}), ...(o.serverLog ? { log: o.serverLog } : {}), ...(o.authYaml ? { authYaml: o.authYaml } : {}) }).start();
     this.cluster = new SimCluster(this.server, { podReadyDelayMs: o.podReadyDelayMs ?? 2_000 });
     for (const n of o.nodes) this.cluster.addNode(n);
     const per = o.podsPerNode ?? 2;
@@ -192,7 +194,8 @@ export class Fleet implements HostFleet {
 
   /** The kubelet is back: Ready, reporting the host's boot id. */
   nodeUp(node: string, bootId: string): void {
-    if (!this.server.store.get("/nodes", node)) return;
+    // A Node deleted while its host was down is registered again by the kubelet.
+    if (!this.server.store.get("/nodes", node)) this.cluster.addNode(node);
     const n = this.cluster.setNodeReady(node, true);
     this.server.registry.writeInternal("/nodes", { ...n, status: { ...n.status, nodeInfo: { ...(n.status?.nodeInfo ?? {}), bootID: bootId } } });
   }
