@@ -8,7 +8,7 @@
  */
 import type { Settings } from "../../config";
 import type { Logger } from "../../log";
-import type { Notifier } from "../../ports";
+import type { Clock, Notifier } from "../../ports";
 import { FAULT_KINDS, type FaultKind, FaultProxy } from "./fault-proxy";
 import { Fleet, nodeNames } from "./fleet";
 import { seeded } from "./random";
@@ -28,7 +28,7 @@ export interface ChaosOptions {
   kills?: number;
   /** The agents' admin token (seeded into the run so a scan can look for it). */
   token?: string;
-  notifier?: (node: string, log: Logger) => Notifier;
+  notifier?: (node: string, log: Logger, clock: Clock) => Notifier;
   settings?: Partial<Settings>;
   /** Without any fault: the reference run. */
   faultFree?: boolean;

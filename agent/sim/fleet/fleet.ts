@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import type { Settings } from "../../config";
 import { HttpKube, type Kube, resolveKubeconfig } from "../../kube";
 import type { Logger } from "../../log";
-import { type Notifier, type NodeEvent, silentNotifier } from "../../ports";
+import { type Clock, type Notifier, type NodeEvent, silentNotifier } from "../../ports";
 import type { WindowSpec } from "../../window";
 import { SimCluster, type KObj, SimServer } from "..";
 import { fleetRoot, type HostFleet, SimHost } from "./host";
@@ -46,7 +46,7 @@ export interface FleetOptions {
   /** Per-request timeout of the agents' HTTP client (real ms). */
   kubeTimeoutMs?: number;
   /** The notifier each host's agent is handed (default: none). */
-  notifier?: (node: string, log: Logger) => Notifier;
+  notifier?: (node: string, log: Logger, clock: Clock) => Notifier;
   serverLog?: Logger;
 }
 
@@ -147,7 +147,7 @@ export class Fleet implements HostFleet {
   }
 
   notifier(node: string, log: Logger): Notifier {
-    return this.options.notifier?.(node, log) ?? silentNotifier;
+    return this.options.notifier?.(node, log, this.clock) ?? silentNotifier;
   }
 
   host(name: string): SimHost {
