@@ -25,7 +25,10 @@ export async function tickRecovering(s: RecoveringState, ctx: TickContext): Prom
       if (!ctx.mem.told.has("not-ready")) ctx.notify(renderMessage(SLUICE_MESSAGES.notBack, node));
       ctx.tell("not-ready", String(s.since), { level: "warning", message: `${node} has not become Ready since its reboot; keeping reboot slot ${s.slot}`, event: { reason: "NodeNotReadyAfterReboot", type: "Warning" } });
     }
-    return { to: s, waiting: "waiting for the Node to be Ready after the boot", wakeAt: s.since + NOT_READY_REPORT_MS + 1 };
+    // Once the report is due it is told; after that only a Node change or the period wakes the
+    // loop (a wakeAt in the past would make it tick every millisecond).
+    const reportAt = s.since + NOT_READY_REPORT_MS + 1;
+    return { to: s, waiting: "waiting for the Node to be Ready after the boot", ...(reportAt > now ? { wakeAt: reportAt } : {}) };
   }
   await ctx.lock.setPhase("recovering", {}, ctx.stop).catch((err: unknown) => deps.log.info("could not mark the slot recovering", { error: errorMessage(err) }));
   if (s.newVersion) {

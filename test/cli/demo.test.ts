@@ -69,7 +69,7 @@ describe("sluice demo", () => {
       title: "sluice demo", elapsedMs: 61_000, phases: [["a", "done"], ["b", "draining"], ["c", "pending"]], done: 1, total: 3, etaMs: 120_000,
       holders: [{ slot: "s0", node: "b", phase: "draining", forMs: 5_000 }], queue: ["c"], pods: { running: 5, terminating: 1, starting: 0, evicted: 3 }, window: null, recent: ["[00:01:01] b pending → draining"],
     });
-    expect(lines[0]).toBe("sluice demo   sim 00:01:01");
+    expect(lines[0]).toBe("sim 00:01:01  sluice demo");
     expect(lines[1]).toMatch(/^\[█+░+\] 1\/3 rebooted  ETA 00:02:00$/);
     expect(lines).toContain("slots:  b draining 00:00:05");
     expect(lines).toContain("queue:  c");

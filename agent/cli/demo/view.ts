@@ -47,7 +47,8 @@ export function progressBar(done: number, total: number, width: number): string 
 export function renderView(v: ViewModel, width = 80): string[] {
   const w = Math.max(40, width);
   const clip = (s: string) => (s.length > w ? `${s.slice(0, w - 1)}…` : s);
-  const lines = [clip(`${v.title}   sim ${clockText(v.elapsedMs)}`)];
+  // Simulated time first: a long title is clipped, the clock never.
+  const lines = [clip(`sim ${clockText(v.elapsedMs)}  ${v.title}`)];
   const eta = v.etaMs === null ? "ETA --:--:--" : `ETA ${clockText(v.etaMs)}`;
   lines.push(clip(`${progressBar(v.done, v.total, Math.min(40, w - 32))} ${v.done}/${v.total} rebooted  ${eta}`));
   if (v.window) lines.push(clip(`window: ${v.window}`));

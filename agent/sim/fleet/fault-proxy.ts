@@ -44,7 +44,7 @@ export class FaultProxy {
   private unreachableUntil = -1;
   private port = 0;
 
-  constructor(private readonly o: FaultProxyOptions) {
+  constructor(readonly o: FaultProxyOptions) {
     this.http = createServer((req, res) => this.serve(req, res));
     this.http.requestTimeout = 0;
     this.http.headersTimeout = 0;
@@ -132,6 +132,8 @@ export class FaultProxy {
         return;
       }
       res.writeHead(ur.statusCode ?? 502, ur.headers);
+      // A watch's headers come long before its first event: pass them on at once.
+      res.flushHeaders();
       ur.pipe(res);
       if (watch) this.track(res);
     });

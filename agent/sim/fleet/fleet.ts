@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import type { Settings } from "../../config";
 import { HttpKube, type Kube, resolveKubeconfig } from "../../kube";
 import type { Logger } from "../../log";
-import { type Notifier, type NodeEvent, silentNotifier } from "../../ports";
+import { type Clock, type Notifier, type NodeEvent, silentNotifier } from "../../ports";
 import type { WindowSpec } from "../../window";
 import { SimCluster, type KObj, SimServer } from "..";
 import { fleetRoot, type HostFleet, SimHost } from "./host";
@@ -31,6 +31,8 @@ export interface FleetOptions {
   nodeToken?: (node: string) => string | undefined;
   /** Keep the sim's audit log (least-privilege tests). */
   audit?: boolean;
+  /** Token of the sim's admin user, which the agents use (default: random). */
+  adminToken?: string;
   /** Wall time at the start (ms). */
   start?: number;
   seed?: number;
@@ -48,7 +50,7 @@ export interface FleetOptions {
   /** Per-request timeout of the agents' HTTP client (real ms). */
   kubeTimeoutMs?: number;
   /** The notifier each host's agent is handed (default: none). */
-  notifier?: (node: string, log: Logger) => Notifier;
+  notifier?: (node: string, log: Logger, clock: Clock) => Notifier;
   serverLog?: Logger;
 }
 
@@ -106,7 +108,7 @@ export class Fleet implements HostFleet {
   async start(): Promise<this> {
     const o = this.options;
     // deploy/ creates the sluice namespace itself.
-    this.server = await new SimServer({ clock: this.clock, namespaces: o.authYaml ? ["apps"] : ["sluice", "apps"], random: this.random, audit: o.audit, ...(o.serverLog ? { log: o.serverLog } : {}), ...(o.authYaml ? { authYaml: o.authYaml } : {}) }).start();
+    this.server = await new SimServer({ clock: this.clock, namespaces: o.authYaml ? ["apps"] : ["sluice", "apps"], random: this.random, audit: o.audit, ...(o.adminToken ? { adminToken: o.adminToken } : {}), ...(o.serverLog ? { log: o.serverLog } : {}), ...(o.authYaml ? { authYaml: o.authYaml } : {}) }).start();
     this.cluster = new SimCluster(this.server, { podReadyDelayMs: o.podReadyDelayMs ?? 2_000 });
     for (const n of o.nodes) this.cluster.addNode(n);
     const per = o.podsPerNode ?? 2;
@@ -150,7 +152,7 @@ export class Fleet implements HostFleet {
   }
 
   notifier(node: string, log: Logger): Notifier {
-    return this.options.notifier?.(node, log) ?? silentNotifier;
+    return this.options.notifier?.(node, log, this.clock) ?? silentNotifier;
   }
 
   host(name: string): SimHost {
@@ -203,7 +205,8 @@ export class Fleet implements HostFleet {
 
   /** The kubelet is back: Ready, reporting the host's boot id. */
   nodeUp(node: string, bootId: string): void {
-    if (!this.server.store.get("/nodes", node)) return;
+    // A Node deleted while its host was down is registered again by the kubelet.
+    if (!this.server.store.get("/nodes", node)) this.cluster.addNode(node);
     const n = this.cluster.setNodeReady(node, true);
     this.server.registry.writeInternal("/nodes", { ...n, status: { ...n.status, nodeInfo: { ...(n.status?.nodeInfo ?? {}), bootID: bootId } } });
   }

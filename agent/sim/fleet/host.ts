@@ -74,6 +74,8 @@ export class SimHost implements Host {
   staged: string | undefined;
   rebootCalls = 0;
   behaviour: RebootBehaviour = "reboots";
+  /** Behaviours of the next reboot commands, one each, before `behaviour` applies again. */
+  nextReboots: RebootBehaviour[] = [];
   /** How long a reboot keeps the host down (clock ms); the fleet draws it per host. */
   rebootMs = 60_000;
   /** Fake signals, or (with `needs: "sentinel"`) the real sentinel-file source. */
@@ -96,10 +98,13 @@ export class SimHost implements Host {
   crashAfter: { kind: "save" | "write"; n: number } | undefined;
   crashes = 0;
   starts = 0;
+  /** Sleeps on the clock by all agents of this host. */
+  sleeps = 0;
   /** The host is down (rebooting): no agent runs, and systemd will not restart one before the boot. */
   down = false;
   /** Down for good (`breaks`). */
   broken = false;
+  private breaking = false;
   readonly settings: Settings;
 
   constructor(
@@ -128,9 +133,11 @@ export class SimHost implements Host {
   async reboot(): Promise<void> {
     this.rebootCalls += 1;
     this.fleet.rebootCommand(this.name);
-    if (this.behaviour === "fails") throw new Error("systemctl reboot failed (exit code 1)");
-    if (this.behaviour === "stays-up") return;
-    if (this.behaviour === "hangs") return new Promise<never>(() => {});
+    const behaviour = this.nextReboots.shift() ?? this.behaviour;
+    if (behaviour === "fails") throw new Error("systemctl reboot failed (exit code 1)");
+    if (behaviour === "stays-up") return;
+    if (behaviour === "hangs") return new Promise<never>(() => {});
+    if (behaviour === "breaks") this.breaking = true;
     // The request is accepted; the host goes down right after the command returns.
     queueMicrotask(() => void this.goDown());
   }
@@ -166,7 +173,9 @@ export class SimHost implements Host {
     this.starts += 1;
     const dead = this.dead.signal;
     const fleet = this.fleet;
-    const clock = severedClock(fleet.clock, dead);
+    const base = severedClock(fleet.clock, dead);
+    // Counted, so a test can tell an agent that waits from one that spins.
+    const clock = { ...base, sleep: (ms: number, signal?: AbortSignal) => ((this.sleeps += 1), base.sleep(ms, signal)) };
     const counting = <T extends object>(k: T): T =>
       counted(k, () => {
         if (dead.aborted) return;
@@ -261,15 +270,13 @@ export class SimHost implements Host {
     this.fleet.cluster.setNodeReady(this.name, false);
     await this.fleet.clock.sleep(this.rebootMs, this.fleet.stopping).catch(() => {});
     if (this.fleet.stopping.aborted) return;
-    if (this.behaviour === "breaks") {
-      this.broken = true;
-      return;
-    }
     this.bootIdValue = randomUUID();
     if (this.staged) this.version = this.staged;
     rmSync(this.sentinel, { force: true });
     this.signals.set(false);
-    this.fleet.nodeUp(this.name, this.bootIdValue);
+    // A broken update: the host boots and sluice starts, but the kubelet never becomes Ready.
+    if (this.breaking) this.broken = true;
+    else this.fleet.nodeUp(this.name, this.bootIdValue);
     this.start();
   }
 

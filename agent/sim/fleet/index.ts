@@ -6,3 +6,5 @@ export { SimClock } from "./sim-clock";
 export { seeded, jittered } from "./random";
 export { severed, counted, severedClock } from "./severed";
 export { rollout, endViolations, type RolloutOptions, type RolloutSummary } from "./rollout";
+export { FaultProxy, FAULT_KINDS, type FaultKind, type FaultProxyOptions } from "./fault-proxy";
+export { chaosRun, type ChaosKind, type ChaosOptions, type ChaosResult } from "./chaos";
