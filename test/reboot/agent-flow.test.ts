@@ -86,6 +86,9 @@ describe("the agents of a group", () => {
     a.start();
     await fleet.until(() => a.agent?.started === true, "started");
     fleet.editNode("node-a", (n) => ((n.metadata.annotations = { ...n.metadata.annotations, "sluice.dev/inhibit": "database migration" }), n));
+    // The agent must have seen the annotation (its Node watch) before the need arrives: under load
+    // the watch event could otherwise land after the node already queued, and the test would race.
+    await fleet.until(() => a.agent?.nodeWatch.current()?.metadata?.annotations?.["sluice.dev/inhibit"] !== undefined, "the annotation seen");
     a.signals.set(true);
     await fleet.until(() => a.agent?.current().phase === "pending", "pending");
     await fleet.clock.advance(30 * 60_000);
