@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../log";
 import type { Clock } from "../ports/clock";
+import { errorMessage } from "../ports/errors";
 import { KubeError } from "../kube/errors";
 import type { Kube, V1Lease, Watch } from "../kube/types";
 import { recordKey } from "./record";
@@ -137,7 +138,11 @@ export class LeaseCache {
         }
         failures += 1;
         const delay = retryDelayMs(failures, e?.retryAfterMs, this.options.random);
-        this.log.debug("lease watch failed; retrying", { code: e?.code ?? "internal", delayMs: delay });
+        // The server's words are kept (an apiserver warming up answers 403 with a reason); a
+        // streak that does not clear is a person's business: said once at warning.
+        const fields = { code: e?.code ?? "internal", error: errorMessage(err), delayMs: delay };
+        if (failures === 3) this.log.warning("the Lease watch keeps failing; retrying", fields);
+        else this.log.debug("lease watch failed; retrying", fields);
         await this.clock.sleep(delay, this.stop.signal).catch(() => {});
       }
     }

@@ -97,7 +97,9 @@ export class NodeWatch {
         if (code(err) === "gone") rv = undefined;
         failures += 1;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-        this.log.debug("node watch failed; retrying", { node: this.name, code: code(err), delayMs: delay });
+        const fields = { node: this.name, code: code(err), error: (err as Error)?.message ?? String(err), delayMs: delay };
+        if (failures === 3) this.log.warning("the Node watch keeps failing; retrying", fields);
+        else this.log.debug("node watch failed; retrying", fields);
         if (failures > 1) rv = undefined;
         await this.clock.sleep(delay, signal).catch(() => {});
       }
