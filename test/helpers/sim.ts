@@ -72,16 +72,7 @@ export async function drive<T>(clock: FakeClock, p: Promise<T>, o: { stepMs?: nu
 }
 
 /** A seeded pseudo-random source (mulberry32): tests that need noise get the same noise each run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded as seededRandom } from "../../agent/sim/fleet/random";
 
 /**
  * A FakeClock that knows when its next sleeper is due, so a test can move time timer by timer
