@@ -79,22 +79,10 @@ export { seeded as seededRandom } from "../../agent/sim/fleet/random";
  * (`elapse`, `play`) instead of in fixed steps: a 30-minute wait costs as much as a 30 ms one.
  */
 export class SimClock extends FakeClock {
-  private readonly dues = new Set<{ due: number }>();
-
-  override sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    const entry = { due: this.monotonic() + Math.max(0, ms) };
-    const p = super.sleep(ms, signal);
-    if (!signal?.aborted) this.dues.add(entry);
-    const forget = () => void this.dues.delete(entry);
-    p.then(forget, forget);
-    return p;
-  }
-
   /** Milliseconds until the next sleeper is due (0 when one is due now); undefined when none sleeps. */
   nextDueIn(): number | undefined {
-    let next = Infinity;
-    for (const { due } of this.dues) next = Math.min(next, due);
-    return Number.isFinite(next) ? Math.max(0, next - this.monotonic()) : undefined;
+    const due = this.nextDue();
+    return due === undefined || !Number.isFinite(due) ? undefined : Math.max(0, due - this.monotonic());
   }
 }
 
