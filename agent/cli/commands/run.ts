@@ -8,7 +8,7 @@ import { checkInhibitDelay, type ConfText } from "../../host/logind";
 import { ExitCode, ExitError, errorMessage, silentNotifier, systemClock } from "../../ports";
 import { KubeEventRecorder } from "../../events";
 import { Agent } from "../../reboot";
-import { checkCredentialFile, kubeClients, rebootSignals } from "../clients";
+import { kubeClients, rebootSignals } from "../clients";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
 import { versionInfo } from "../version";
@@ -59,7 +59,6 @@ export function runCommand(ctx: CliContext): Command {
     // The agent's log is its stdout (journald under systemd); ctx.log served the loading.
     const log = createLogger(ctx.env, { sink: ctx.stdout, format: s.logFormat, level: s.logLevel });
     for (const w of loaded.warnings) log.warning(w);
-    await checkCredentialFile(nodeFs, s.nodeKubeconfig, "nodeKubeconfig");
     if (!(await nodeFs.exists(s.kubeconfig))) throw new ExitError(ExitCode.config, "kubeconfig-missing", `kubeconfig: ${s.kubeconfig} does not exist`);
     const host = new LinuxHost({ rebootCommand: s.rebootCommand, env: ctx.env });
     await warnShortInhibitDelay(log);
