@@ -58,7 +58,7 @@ export async function readLockState(kube: Kube, ref: GroupRef & { concurrency: n
     slots,
     queue: queueOrder(view.waiters, view.holders),
     mismatches: concurrencyMismatches(slots, ref.concurrency),
-    foreign: view.foreign,
+    foreign: [...view.foreign],
   };
 }
 

@@ -34,9 +34,15 @@ function isOlder(candidate: string | undefined, current: string | undefined): bo
   return BigInt(candidate) < BigInt(current);
 }
 
+/** One entry changed: `lease` is its new content, undefined when it was deleted. */
+export interface CacheChange {
+  name: string;
+  lease: V1Lease | undefined;
+}
+
 export class LeaseCache {
   private readonly entries = new Map<string, CachedLease>();
-  private readonly listeners = new Set<(changed: V1Lease | undefined) => void>();
+  private readonly listeners = new Set<(change: CacheChange | undefined) => void>();
   private resourceVersion = "";
   private synced!: Promise<void>;
   private loop: Promise<void> | undefined;
@@ -79,8 +85,8 @@ export class LeaseCache {
     return [...this.entries.values()];
   }
 
-  /** Called after every change with the changed Lease (undefined after a relist or a deletion); returns the unsubscribe function. */
-  onChange(listener: (changed: V1Lease | undefined) => void): () => void {
+  /** Called after every change with what changed (undefined after a relist: anything may have); returns the unsubscribe function. */
+  onChange(listener: (change: CacheChange | undefined) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -92,19 +98,19 @@ export class LeaseCache {
     if (cur && isOlder(lease.metadata?.resourceVersion, cur.lease.metadata?.resourceVersion)) return;
     const key = recordKey(lease);
     this.entries.set(name, { lease, key, observedAt: cur && cur.key === key ? cur.observedAt : this.clock.monotonic() });
-    this.emit(lease);
+    this.emit({ name, lease });
   }
 
   forget(name: string): void {
-    if (this.entries.delete(name)) this.emit();
+    if (this.entries.delete(name)) this.emit({ name, lease: undefined });
   }
 
   /** Increments on every change: lets a waiter tell whether anything happened since it looked. */
   version = 0;
 
-  private emit(changed?: V1Lease): void {
+  private emit(change?: CacheChange): void {
     this.version += 1;
-    for (const l of [...this.listeners]) l(changed);
+    for (const l of [...this.listeners]) l(change);
   }
 
   private async run(ready: () => void): Promise<void> {

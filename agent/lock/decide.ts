@@ -66,19 +66,42 @@ export function isSlotFree(slot: Observed<SlotRecord> | undefined, ctx: SlotCont
 
 /**
  * The fair order: earliest need first; the API server's creation time, then the node name,
- * break ties so every agent computes the same order from the same cache. Nodes that hold a slot
- * are not waiting, whatever their waiting Lease still says.
+ * break ties so every agent computes the same order from the same cache. A total order: no two
+ * waiters of a group share a node.
  */
-export function queueOrder(waiters: readonly WaiterRecord[], holders: ReadonlySet<string>): WaiterRecord[] {
-  return waiters
-    .filter((w) => w.node !== "" && !holders.has(w.node))
-    .sort((a, b) => a.needSince - b.needSince || a.createdAt - b.createdAt || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+export function compareWaiters(a: WaiterRecord, b: WaiterRecord): number {
+  return a.needSince - b.needSince || a.createdAt - b.createdAt || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
 }
 
-function before(a: WaiterRecord, b: WaiterRecord): boolean {
-  if (a.needSince !== b.needSince) return a.needSince < b.needSince;
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
-  return a.node < b.node;
+/** Nodes that hold a slot are not waiting, whatever their waiting Lease still says. */
+export function queueOrder(waiters: readonly WaiterRecord[], holders: ReadonlySet<string>): WaiterRecord[] {
+  return waiters.filter((w) => w.node !== "" && !holders.has(w.node)).sort(compareWaiters);
+}
+
+/** A group's waiting Leases kept in queue order, and by node (GroupView is one). */
+export interface WaiterQueue {
+  /** Every waiter, in queue order (compareWaiters), holders and stale ones included. */
+  readonly waiters: readonly WaiterRecord[];
+  readonly byNode: ReadonlyMap<string, WaiterRecord>;
+}
+
+/** A WaiterQueue from records in any order (a list, a test); the cache keeps its own up to date. */
+export function waiterQueue(records: readonly WaiterRecord[]): WaiterQueue {
+  const byNode = new Map<string, WaiterRecord>();
+  for (const w of records) if (w.node !== "") byNode.set(w.node, w);
+  return { waiters: [...byNode.values()].sort(compareWaiters), byNode };
+}
+
+/** Index at which `w` stands or would stand in `sorted` (binary search by compareWaiters). */
+export function queueIndex(sorted: readonly WaiterRecord[], w: WaiterRecord): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareWaiters(sorted[mid]!, w) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export interface Standing {
@@ -86,29 +109,37 @@ export interface Standing {
   position: number;
   /** The first `k` live waiters, in order. */
   heads: WaiterRecord[];
+  /** How many live waiters there are. */
+  live: number;
 }
 
 /**
  * Where `me` stands among the live waiters (not holding a slot, not judged stale; never myself
- * judged stale), and who the first k are: the same answer as queueOrder, in O(n·k) instead of a
- * sort, because every waiter computes it on every Lease event.
+ * judged stale), and who the first k are: the same answer as queueOrder without a sort or a pass
+ * over the queue — O(log n + holders + stale + k) — because every waiter computes it on every
+ * Lease event, and a simulated fleet runs thousands of waiters in one process.
  */
-export function queueStanding(me: string, waiters: readonly WaiterRecord[], holders: ReadonlySet<string>, stale: ReadonlySet<string>, k: number): Standing {
-  const mine = waiters.find((w) => w.node === me);
-  let position = mine && !holders.has(me) ? 0 : -1;
+export function queueStanding(me: string, queue: WaiterQueue, holders: ReadonlySet<string>, stale: ReadonlySet<string>, k: number): Standing {
+  const out = (w: WaiterRecord) => holders.has(w.node) || (w.node !== me && stale.has(w.node));
+  // The waiters that do not count, each once: holders, then the stale that are not holders.
+  let gone = 0;
+  let goneBefore = 0;
+  const mine = queue.byNode.get(me);
+  const skipped = (node: string) => {
+    const w = queue.byNode.get(node);
+    if (!w) return;
+    gone += 1;
+    if (mine && compareWaiters(w, mine) < 0) goneBefore += 1;
+  };
+  for (const h of holders) skipped(h);
+  for (const s of stale) if (s !== me && !holders.has(s)) skipped(s);
+  const position = mine && !holders.has(me) ? queueIndex(queue.waiters, mine) - goneBefore : -1;
   const heads: WaiterRecord[] = [];
-  for (const w of waiters) {
-    if (w.node === "" || holders.has(w.node) || (w.node !== me && stale.has(w.node))) continue;
-    if (position >= 0 && w !== mine && before(w, mine!)) position += 1;
-    if (k <= 0) continue;
-    let i = heads.length;
-    while (i > 0 && before(w, heads[i - 1])) i -= 1;
-    if (i < k) {
-      heads.splice(i, 0, w);
-      if (heads.length > k) heads.pop();
-    }
+  for (const w of queue.waiters) {
+    if (heads.length >= k) break;
+    if (!out(w)) heads.push(w);
   }
-  return { position, heads };
+  return { position, heads, live: queue.waiters.length - gone };
 }
 
 export type TryDecision =

@@ -10,7 +10,7 @@
  * 409 forever), which halts at worst that slot, visibly.
  */
 import type { V1Lease } from "../kube/types";
-import type { Observed } from "./decide";
+import { type Observed, type WaiterQueue, compareWaiters, queueIndex } from "./decide";
 import { GROUP_LABEL, ROLE_LABEL, SLOT_LABEL, pauseName, slotName, waiterName } from "./names";
 import { type SlotRecord, type WaiterRecord, slotRecord, waiterRecord } from "./record";
 
@@ -25,16 +25,15 @@ export interface ForeignLease {
   blocksSlot?: number;
 }
 
-export interface GroupView {
+export interface GroupView extends WaiterQueue {
   /** Every valid slot Lease, including indices beyond our concurrency (another agent's config). */
-  slots: Map<number, Observed<SlotRecord>>;
+  readonly slots: ReadonlyMap<number, Observed<SlotRecord>>;
   /** Slots whose name is taken by a Lease that is not a valid sluice slot. */
-  blocked: Map<number, ForeignLease>;
-  waiters: WaiterRecord[];
-  paused: { by: string; since: number | undefined } | undefined;
+  readonly blocked: ReadonlyMap<number, ForeignLease>;
+  readonly paused: { by: string; since: number | undefined } | undefined;
   /** Nodes holding a slot of any index. */
-  holders: Set<string>;
-  foreign: ForeignLease[];
+  readonly holders: ReadonlySet<string>;
+  readonly foreign: readonly ForeignLease[];
 }
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -97,38 +96,134 @@ export function validLease(group: string, lease: V1Lease): LeaseVerdict {
   return foreign(`has no valid ${ROLE_LABEL} label (slot, waiter or pause)`);
 }
 
-const parsed = new WeakMap<V1Lease, { group: string; verdict: LeaseVerdict; record?: SlotRecord | WaiterRecord }>();
-
-function parse(group: string, lease: V1Lease): { verdict: LeaseVerdict; record?: SlotRecord | WaiterRecord } {
-  let p = parsed.get(lease);
-  if (p === undefined || p.group !== group) {
-    const verdict = validLease(group, lease);
-    const record = verdict.kind === "slot" ? { ...slotRecord(lease), index: verdict.index } : verdict.kind === "waiter" ? waiterRecord(lease) : undefined;
-    p = { group, verdict, record };
-    parsed.set(lease, p);
-  }
-  return p;
+interface Parsed {
+  verdict: LeaseVerdict;
+  slot?: Observed<SlotRecord>;
+  waiter?: WaiterRecord;
+  foreign?: ForeignLease;
+  paused?: { by: string; since: number | undefined };
 }
 
-export function groupView(group: string, entries: readonly { lease: V1Lease; observedAt: number }[]): GroupView {
-  const view: GroupView = { slots: new Map(), blocked: new Map(), waiters: [], paused: undefined, holders: new Set(), foreign: [] };
-  for (const { lease, observedAt } of entries) {
-    const { verdict, record } = parse(group, lease);
-    if (verdict.kind === "pause") {
+function parse(group: string, lease: V1Lease, observedAt: number): Parsed {
+  const verdict = validLease(group, lease);
+  switch (verdict.kind) {
+    case "slot":
+      return { verdict, slot: { record: { ...slotRecord(lease), index: verdict.index }, observedAt } };
+    case "waiter":
+      return { verdict, waiter: waiterRecord(lease) };
+    case "pause": {
       const at = lease.spec?.acquireTime as Date | string | undefined;
       const since = at ? new Date(at).getTime() : undefined;
-      view.paused = { by: lease.spec?.holderIdentity ?? "", since: since !== undefined && Number.isFinite(since) ? since : undefined };
-    } else if (verdict.kind === "slot") {
-      const r = record as SlotRecord;
-      view.slots.set(r.index, { record: r, observedAt });
-      if (r.holder) view.holders.add(r.holder);
-    } else if (verdict.kind === "waiter") {
-      view.waiters.push(record as WaiterRecord);
-    } else if (verdict.kind === "foreign") {
-      const f: ForeignLease = { name: lease.metadata?.name ?? "", problem: verdict.problem, ...(verdict.blocksSlot !== undefined ? { blocksSlot: verdict.blocksSlot } : {}) };
-      view.foreign.push(f);
-      if (f.blocksSlot !== undefined) view.blocked.set(f.blocksSlot, f);
+      return { verdict, paused: { by: lease.spec?.holderIdentity ?? "", since: since !== undefined && Number.isFinite(since) ? since : undefined } };
+    }
+    case "foreign":
+      return { verdict, foreign: { name: lease.metadata?.name ?? "", problem: verdict.problem, ...(verdict.blocksSlot !== undefined ? { blocksSlot: verdict.blocksSlot } : {}) } };
+    default:
+      return { verdict };
+  }
+}
+
+/**
+ * A GroupView kept up to date one Lease at a time, for the agent's watch cache: a change costs
+ * O(log n) for a waiter (plus moving the queue's tail, a memmove) and O(slots) for a slot, where
+ * rebuilding the view costs O(n) — on every event, in every waiting agent. The view is live: it
+ * changes with the cache, so read it synchronously.
+ */
+export class GroupIndex {
+  private readonly byName = new Map<string, Parsed>();
+  private readonly slots = new Map<number, Observed<SlotRecord>>();
+  private readonly blocked = new Map<number, ForeignLease>();
+  private readonly waiters: WaiterRecord[] = [];
+  private readonly byNode = new Map<string, WaiterRecord>();
+  private readonly holders = new Set<string>();
+  private readonly foreign: ForeignLease[] = [];
+  private paused: GroupView["paused"];
+  readonly view: GroupView;
+
+  constructor(private readonly group: string) {
+    const self = this;
+    this.view = {
+      slots: this.slots, blocked: this.blocked, waiters: this.waiters, byNode: this.byNode, holders: this.holders, foreign: this.foreign,
+      get paused() {
+        return self.paused;
+      },
+    };
+  }
+
+  /** Takes in the current entry for `name` (undefined: the Lease is gone). */
+  set(name: string, entry: { lease: V1Lease; observedAt: number } | undefined): void {
+    const old = this.byName.get(name);
+    if (old) this.remove(old, true);
+    if (!entry) {
+      this.byName.delete(name);
+      return;
+    }
+    const p = parse(this.group, entry.lease, entry.observedAt);
+    this.byName.set(name, p);
+    this.add(p, true);
+  }
+
+  /** Starts over from a full list (after a relist). */
+  reset(entries: Iterable<{ lease: V1Lease; observedAt: number }>): void {
+    this.byName.clear();
+    this.slots.clear();
+    this.blocked.clear();
+    this.waiters.length = 0;
+    this.byNode.clear();
+    this.holders.clear();
+    this.foreign.length = 0;
+    this.paused = undefined;
+    for (const e of entries) {
+      const p = parse(this.group, e.lease, e.observedAt);
+      this.byName.set(e.lease.metadata?.name ?? "", p);
+      this.add(p, false);
+    }
+    this.waiters.sort(compareWaiters);
+    this.countHolders();
+  }
+
+  private add(p: Parsed, incremental: boolean): void {
+    if (p.slot) {
+      this.slots.set(p.slot.record.index, p.slot);
+      if (incremental) this.countHolders();
+    } else if (p.waiter) {
+      const w = p.waiter;
+      this.byNode.set(w.node, w);
+      if (incremental) this.waiters.splice(queueIndex(this.waiters, w), 0, w);
+      else this.waiters.push(w);
+    } else if (p.paused) this.paused = p.paused;
+    else if (p.foreign) {
+      this.foreign.push(p.foreign);
+      if (p.foreign.blocksSlot !== undefined) this.blocked.set(p.foreign.blocksSlot, p.foreign);
     }
   }
-  return view;
+
+  private remove(p: Parsed, incremental: boolean): void {
+    if (p.slot) {
+      if (this.slots.get(p.slot.record.index) === p.slot) this.slots.delete(p.slot.record.index);
+      if (incremental) this.countHolders();
+    } else if (p.waiter) {
+      const w = p.waiter;
+      if (this.byNode.get(w.node) === w) this.byNode.delete(w.node);
+      const i = queueIndex(this.waiters, w);
+      if (this.waiters[i] === w) this.waiters.splice(i, 1);
+    } else if (p.paused) this.paused = undefined;
+    else if (p.foreign) {
+      const i = this.foreign.indexOf(p.foreign);
+      if (i >= 0) this.foreign.splice(i, 1);
+      if (p.foreign.blocksSlot !== undefined && this.blocked.get(p.foreign.blocksSlot) === p.foreign) this.blocked.delete(p.foreign.blocksSlot);
+    }
+  }
+
+  private countHolders(): void {
+    this.holders.clear();
+    for (const { record } of this.slots.values()) if (record.holder) this.holders.add(record.holder);
+  }
+}
+
+/** The view of one list of Leases (`sluice lock`, `sluice status`). */
+export function groupView(group: string, entries: readonly { lease: V1Lease; observedAt: number }[]): GroupView {
+  const index = new GroupIndex(group);
+  index.reset(entries);
+  return index.view;
 }

@@ -11,7 +11,7 @@ import { KubeError } from "../kube/errors";
 import type { Kube, V1Lease } from "../kube/types";
 import { LeaseCache } from "./cache";
 import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, isSlotFree, overdueHeads, queueStanding, shouldITry } from "./decide";
-import { type GroupView, groupView, validLease } from "./group-view";
+import { type GroupView, GroupIndex, validLease } from "./group-view";
 import { releasedSlot, renewedSlot, takenSlot, waiterLease } from "./leases";
 import { groupSelector, slotName, waiterName } from "./names";
 import { type LockPhase, type SlotRecord, roleOf } from "./record";
@@ -102,10 +102,15 @@ export class RebootLock {
       watchTimeoutSeconds: this.o.watchTimeoutSeconds,
       random: options.random,
     });
-    // Only slot changes can reveal a misconfigured holder; waiter churn must stay O(1) here.
-    this.cache.onChange((changed) => {
-      if (!changed || roleOf(changed) !== "waiter" || validLease(this.o.group, changed).kind === "foreign") this.warnMismatches();
-      if (!changed || roleOf(changed) === "slot") this.checkHold();
+    this.index = new GroupIndex(options.group);
+    // First listener of the cache: the view is current before anyone else hears of a change.
+    this.cache.onChange((change) => {
+      if (change) this.index.set(change.name, this.cache.get(change.name));
+      else this.index.reset(this.cache.all());
+      // Only slot changes can reveal a misconfigured holder; waiter churn must stay O(1) here.
+      const lease = change?.lease;
+      if (!lease || roleOf(lease) !== "waiter" || validLease(this.o.group, lease).kind === "foreign") this.warnMismatches();
+      if (!lease || roleOf(lease) === "slot") this.checkHold();
     });
   }
 
@@ -165,12 +170,11 @@ export class RebootLock {
     if (this.hold && !this.hold.signal.aborted && !this.heldSlot()) this.loseHold("the slot's Lease no longer names this node as its holder");
   }
 
-  private memo: { version: number; view: GroupView } = { version: -1, view: groupView("", []) };
+  private readonly index: GroupIndex;
 
-  /** The group as this host sees it now (recomputed only when the cache changed). */
+  /** The group as this host sees it now: kept up to date with the cache, so read it synchronously. */
   view(): GroupView {
-    if (this.memo.version !== this.cache.version) this.memo = { version: this.cache.version, view: groupView(this.o.group, this.cache.all()) };
-    return this.memo.view;
+    return this.index.view;
   }
 
   /** The slot this node holds, by the cache. */
@@ -299,7 +303,7 @@ export class RebootLock {
       else if (v.expiresInMs !== undefined) wake = Math.min(wake, v.expiresInMs);
     }
     const staleNodes = this.currentStale(view);
-    let standing = queueStanding(this.o.nodeName, view.waiters, view.holders, staleNodes, free.length);
+    let standing = queueStanding(this.o.nodeName, view, view.holders, staleNodes, free.length);
     const key = JSON.stringify([free, standing.heads.map((w) => w.node)]);
     if (key !== this.progress.key) this.progress = { key, at: now };
     const overdue = free.length > 0 ? overdueHeads(this.o.nodeName, standing.heads, now - this.progress.at, this.o.headGraceMs) : [];
@@ -311,7 +315,7 @@ export class RebootLock {
         this.reclaimWaiter(node, this.stale.get(node)!);
       }
       this.progress = { key: "", at: now };
-      standing = queueStanding(this.o.nodeName, view.waiters, view.holders, staleNodes, free.length);
+      standing = queueStanding(this.o.nodeName, view, view.holders, staleNodes, free.length);
     }
     const d = shouldITry(standing.position, free);
     if (d.kind === "take") return { take: { index: d.slot, verdict: verdicts.get(d.slot)! }, wakeInMs: 0 };
@@ -332,8 +336,7 @@ export class RebootLock {
 
   private currentStale(view: GroupView): Set<string> {
     if (this.stale.size > 0) {
-      const byNode = new Map(view.waiters.map((w) => [w.node, w.resourceVersion]));
-      for (const [node, rv] of this.stale) if (byNode.get(node) !== rv) this.stale.delete(node);
+      for (const [node, rv] of this.stale) if (view.byNode.get(node)?.resourceVersion !== rv) this.stale.delete(node);
     }
     return new Set(this.stale.keys());
   }

@@ -7,7 +7,7 @@
  */
 import type { Settings } from "../config";
 import type { DrainReport } from "./store";
-import { RebootLock } from "../lock";
+import { RebootLock, queueStanding } from "../lock";
 import { type EventType, SluiceError, errorMessage } from "../ports";
 import type { WindowSpec } from "../window";
 import type { AgentDeps, AgentMemory, Tick, TickContext } from "./context";
@@ -58,6 +58,8 @@ export class Agent {
   readonly nodeWatch: NodeWatch;
   private readonly mem: AgentMemory = { told: new Map() };
   private readonly status: StatusWriter;
+  /** The pause marker as the last tick saw it ("" when not paused). */
+  private pauseSeen = "";
 
   constructor(
     private readonly deps: AgentDeps,
@@ -94,7 +96,7 @@ export class Agent {
     try {
       offs.push(this.nodeWatch.onChange(() => this.latch.wake()));
       offs.push(deps.signals.onChange(() => this.latch.wake()));
-      offs.push(this.lock.cache.onChange(() => this.latch.wake()));
+      offs.push(this.lock.cache.onChange(() => this.onLeaseEvent()));
       await this.nodeWatch.exists(stop);
       await this.lock.start(stop);
       if (stop.aborted) return;
@@ -150,6 +152,7 @@ export class Agent {
     let failures = 0;
     while (!stop.aborted) {
       this.latch.arm();
+      this.pauseSeen = pauseKey(this.lock.view().paused);
       const from = this.state;
       let tick: Tick;
       try {
@@ -207,6 +210,24 @@ export class Agent {
     void deps.host.notifyStatus(`${to.phase}: ${message}`).catch(() => {});
   }
 
+  /**
+   * Lease events reach the loop only while pending, and only when they change what the status
+   * line says (the group paused or resumed): the lock's own acquire loop takes the slot and wakes
+   * the loop, and holding phases hear of a lost slot through the hold signal. Ticking on every
+   * event would, in a 2000-node queue, run 2000 ticks on every host at every take.
+   */
+  private onLeaseEvent(): void {
+    if (this.state.phase !== "pending") return;
+    const view = this.lock.view();
+    if (pauseKey(view.paused) !== this.pauseSeen) return this.latch.wake();
+    // The queue position is a gauge: kept current here, O(log n), without a tick.
+    const m = this.deps.metrics;
+    if (m?.queuePosition && this.mem.acquiring) {
+      const { position } = queueStanding(this.o.node, view, view.holders, new Set(), 0);
+      m.queuePosition(position >= 0 ? position : null);
+    }
+  }
+
   /** Gauges that follow the world rather than a transition: cheap, in memory, set once a tick. */
   private gauges(): void {
     const m = this.deps.metrics;
@@ -260,6 +281,10 @@ export class Agent {
       notify: (message) => this.notify(message),
     };
   }
+}
+
+function pauseKey(paused: { by: string } | undefined): string {
+  return paused ? `paused:${paused.by}` : "";
 }
 
 function capital(s: string): string {

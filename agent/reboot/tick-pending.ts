@@ -104,14 +104,18 @@ export async function tickPending(s: PendingState, ctx: TickContext): Promise<Ti
     deps.log.warning("could not queue for a reboot slot; trying again", { error: errorMessage(acq.error) });
     return { to: s, waiting: `could not queue for a slot: ${errorMessage(acq.error)}`, wakeAt: now + Math.min(settings.period, 10_000) };
   }
+  // The status line says what does not move with every Lease event: the place in the queue is
+  // the metric's (the agent sets it on each event) and `sluice status` computes it from the
+  // Leases it reads, so a long queue does not rewrite status.json on every host at every take.
   const view = lock.view();
-  const standing = queueStanding(ctx.node, view.waiters, view.holders, new Set(), 0);
-  const of = view.waiters.filter((w) => !view.holders.has(w.node)).length;
+  const standing = queueStanding(ctx.node, view, view.holders, new Set(), 0);
   deps.metrics?.queuePosition?.(standing.position >= 0 ? standing.position : null);
   const paused = view.paused ? `; group ${settings.group} is paused by ${view.paused.by || "an operator"}` : "";
-  const holders = [...view.slots.values()].filter((x) => x.record.holder && x.record.index < settings.concurrency).map((x) => x.record.holder);
-  return { to: s, waiting: `queued for a reboot slot${standing.position >= 0 ? ` at position ${standing.position + 1} of ${of}` : ""} (held by ${holders.join(", ") || "nobody"})${paused}` };
+  return { to: s, waiting: `${QUEUED}${paused}` };
 }
+
+/** The status line of a queued node; `sluice status` adds the position it reads from the Leases. */
+export const QUEUED = "queued for a reboot slot";
 
 function startAcquire(ctx: TickContext, s: PendingState): NonNullable<TickContext["mem"]["acquiring"]> {
   const abort = new AbortController();

@@ -4,7 +4,7 @@
  * that skew between hosts changes nothing.
  */
 import { describe, expect, it } from "vitest";
-import { type Observed, isNodeGone, isSlotFree, overdueHeads, queueOrder, queueStanding, shouldITry } from "../../agent/lock/decide";
+import { type Observed, isNodeGone, isSlotFree, overdueHeads, queueOrder, queueStanding, shouldITry, waiterQueue } from "../../agent/lock/decide";
 import type { SlotRecord, WaiterRecord } from "../../agent/lock/record";
 
 const MIN = 60_000;
@@ -74,7 +74,7 @@ describe("queueOrder", () => {
 });
 
 describe("queueStanding and shouldITry", () => {
-  const queue = [w("c", 3), w("a", 1), w("d", 4), w("b", 2)];
+  const queue = waiterQueue([w("c", 3), w("a", 1), w("d", 4), w("b", 2)]);
   it.each([
     ["head takes the only free slot", "a", [], [0], { kind: "take", slot: 0 }],
     ["second waits its turn", "b", [], [0], { kind: "wait", reason: "not-my-turn", position: 1 }],
@@ -92,9 +92,10 @@ describe("queueStanding and shouldITry", () => {
     const holders = new Set(["n5", "n9"]);
     const order = queueOrder(many, holders).map((x) => x.node);
     for (const me of ["n0", "n13", "n42", "n5"]) {
-      const s = queueStanding(me, many, holders, new Set(), 4);
+      const s = queueStanding(me, waiterQueue(many), holders, new Set(), 4);
       expect(s.position).toBe(order.indexOf(me));
       expect(s.heads.map((x) => x.node)).toEqual(order.slice(0, 4));
+      expect(s.live).toBe(order.length);
     }
   });
 });

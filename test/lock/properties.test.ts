@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isSlotFree, queueOrder, queueStanding, shouldITry, type WaiterRecord } from "../../agent/lock";
+import { isSlotFree, queueOrder, queueStanding, shouldITry, waiterQueue, type WaiterRecord } from "../../agent/lock";
 import type { SlotRecord } from "../../agent/lock";
 
 const SEED = { seed: 77 };
@@ -16,14 +16,18 @@ const waiter = fc.record({ node, needSince: fc.integer({ min: 0, max: 5 }), crea
 const waiters = fc.uniqueArray(waiter, { selector: (w) => w.node, maxLength: 8 });
 
 describe("the queue", () => {
-  it("queueStanding agrees with the full sort for every node and every k", () => {
+  it("queueStanding agrees with the full sort for every node and every k, with holders and stale waiters", () => {
     fc.assert(
-      fc.property(waiters, fc.subarray(["a", "b", "c"]), fc.integer({ min: 0, max: 5 }), (ws, holding, k) => {
+      fc.property(waiters, fc.subarray(["a", "b", "c", "z"]), fc.subarray(["b", "d", "e", "y"]), fc.integer({ min: 0, max: 5 }), (ws, holding, staleNodes, k) => {
         const holders = new Set(holding);
-        const order = queueOrder(ws, holders);
+        const stale = new Set(staleNodes);
+        const queue = waiterQueue([...ws].reverse());
         for (const w of ws) {
-          const st = queueStanding(w.node, ws, holders, new Set(), k);
+          // The reference: sort everything, drop holders and the stale other than me.
+          const order = queueOrder(ws, holders).filter((x) => x.node === w.node || !stale.has(x.node));
+          const st = queueStanding(w.node, queue, holders, stale, k);
           expect(st.position).toBe(order.findIndex((x) => x.node === w.node));
+          expect(st.live).toBe(order.length);
           expect(st.heads.map((h) => h.node)).toEqual(order.slice(0, k).map((h) => h.node));
         }
       }),

@@ -7,6 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Fleet } from "../helpers/agent-harness";
+import { readLockState } from "../../agent/lock";
+import { formatStatus } from "../../agent/cli/commands/status";
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -273,7 +275,12 @@ describe("start-up", () => {
     await fleet.until(() => fleet!.slotHolders().includes("node-a"), "node-a holds");
     fleet.host("node-b").signals.set(true);
     const status = () => JSON.parse(readFileSync(join(fleet!.host("node-b").stateDir, "status.json"), "utf8"));
-    await fleet.until(() => existsSync(join(fleet!.host("node-b").stateDir, "status.json")) && /position/.test(status().waiting), "node-b queued");
-    expect(status()).toMatchObject({ phase: "pending", waiting: "queued for a reboot slot at position 1 of 1 (held by node-a)" });
+    await fleet.until(() => existsSync(join(fleet!.host("node-b").stateDir, "status.json")) && /queued/.test(status().waiting), "node-b queued");
+    expect(status()).toMatchObject({ phase: "pending", waiting: "queued for a reboot slot" });
+    // The file does not follow the queue; the position is read from the Leases when asked.
+    await fleet.until(() => fleet!.waiters().includes("node-b"), "node-b's waiting Lease");
+    const report = { node: "node-b", agent: JSON.parse(readFileSync(join(fleet!.host("node-b").stateDir, "state.json"), "utf8")), waiting: status(), window: { open: true, windows: [], zone: "UTC" } };
+    const lock = await readLockState(fleet.kubeFor("node-b"), { namespace: "sluice", group: "default", concurrency: 1 });
+    expect(formatStatus({ ...report, lock }, Date.now()).split("\n")[0]).toMatch(/: queued for a reboot slot at position 1 of 1 \(held by node-a\)$/);
   });
 });

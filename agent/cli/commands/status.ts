@@ -11,6 +11,7 @@ import { type Logger, nullLogger, redactText, redactValue } from "../../log";
 import { StateStore, type PersistedState } from "../../reboot/store";
 import { describeState } from "../../reboot/state";
 import { readStatusFile, type AgentStatusFile } from "../../reboot/status-file";
+import { QUEUED } from "../../reboot/tick-pending";
 import { describeWindow, nextWindowOpening, windowContains } from "../../window";
 import { loadFromCommand, withConfigOptions } from "../config-options";
 import type { CliContext } from "../context";
@@ -93,13 +94,25 @@ async function signalsSnapshot(loaded: LoadedConfig, env: Record<string, string 
   }
 }
 
+/**
+ * A queued agent's status line says only "queued for a reboot slot" (it does not rewrite it at
+ * every take); the place in the queue and the holders come from the Leases read just now.
+ */
+function queueNote(r: StatusReport, why: string): string {
+  if (r.agent?.state.phase !== "pending" || !r.lock || !why.startsWith(QUEUED)) return why;
+  const at = r.lock.queue.findIndex((w) => w.node === r.node);
+  const holders = r.lock.slots.filter((s) => s.holder && s.index < r.lock!.concurrency).map((s) => s.holder);
+  const place = at >= 0 ? ` at position ${at + 1} of ${r.lock.queue.length}` : "";
+  return `${QUEUED}${place} (held by ${holders.join(", ") || "nobody"})${why.slice(QUEUED.length)}`;
+}
+
 export function formatStatus(r: StatusReport, nowMs: number): string {
   const out: string[] = [];
   const a = r.agent;
   if (r.agentError) out.push(`node ${r.node}: state unknown (${r.agentError})`);
   else if (!a) out.push(`node ${r.node}: idle (the agent has recorded no state yet)`);
   else {
-    const why = r.waiting?.waiting || describeState(a.state);
+    const why = queueNote(r, r.waiting?.waiting || describeState(a.state));
     out.push(`node ${r.node}: ${a.state.phase} for ${formatAge(nowMs - a.state.since)}: ${why}`);
     if (a.node !== r.node) out.push(`  (state.json belongs to node ${a.node})`);
   }
