@@ -44,10 +44,12 @@ export class LeaseCache {
   private readonly entries = new Map<string, CachedLease>();
   private readonly listeners = new Set<(change: CacheChange | undefined) => void>();
   private resourceVersion = "";
-  private synced!: Promise<void>;
-  private loop: Promise<void> | undefined;
+  /** The current list-and-watch, while the cache runs. */
+  private running: { stop: AbortController; loop: Promise<void>; synced: Promise<void> } | undefined;
+  /** A suspension still winding down: the next run starts after it. */
+  private suspending: Promise<void> = Promise.resolve();
+  private closed = false;
   private watch: Watch | undefined;
-  private readonly stop = new AbortController();
   /** Requests this cache made (lists and watches), for tests and the idle figure. */
   readonly stats = { lists: 0, watches: 0, relists: 0 };
 
@@ -58,23 +60,59 @@ export class LeaseCache {
     private readonly options: LeaseCacheOptions,
   ) {}
 
-  /** Starts listing and watching; resolves once the first list is in. */
+  /** Starts listing and watching; resolves once the first list is in (or the cache is closed). */
   start(signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", () => this.close(), { once: true });
+    return this.resume();
+  }
+
+  /** Whether the cache is listing and watching (not suspended, not closed). */
+  get active(): boolean {
+    return this.running !== undefined;
+  }
+
+  /**
+   * Stops watching and forgets every entry (a suspended cache shows an empty group, never a stale
+   * one), until resume(). An idle agent has no use for its group's Lease events.
+   */
+  suspend(): Promise<void> {
+    const run = this.running;
+    if (!run) return this.suspending;
+    this.running = undefined;
+    run.stop.abort();
+    this.watch?.stop();
+    this.suspending = run.loop.then(() => {
+      if (this.running) return;
+      this.entries.clear();
+      this.resourceVersion = "";
+      this.emit();
+    });
+    return this.suspending;
+  }
+
+  /** Lists and watches again after suspend(); resolves once the list is in (at once when running). */
+  resume(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.running) return this.running.synced;
+    const stop = new AbortController();
     let ready!: () => void;
-    this.synced = new Promise<void>((r) => (ready = r));
-    this.loop = this.run(ready);
-    return this.synced;
+    const synced = new Promise<void>((r) => (ready = r));
+    const loop = this.suspending.then(() => this.run(stop.signal, ready)).finally(ready);
+    this.running = { stop, loop, synced };
+    return synced;
   }
 
   close(): void {
-    this.stop.abort();
+    this.closed = true;
+    this.running?.stop.abort();
     this.watch?.stop();
   }
 
   async stopped(): Promise<void> {
+    const run = this.running;
     this.close();
-    await this.loop;
+    await run?.loop;
+    await this.suspending;
   }
 
   get(name: string): CachedLease | undefined {
@@ -113,10 +151,10 @@ export class LeaseCache {
     for (const l of [...this.listeners]) l(change);
   }
 
-  private async run(ready: () => void): Promise<void> {
+  private async run(stop: AbortSignal, ready: () => void): Promise<void> {
     let failures = 0;
     let needList = true;
-    while (!this.stop.signal.aborted) {
+    while (!stop.aborted) {
       try {
         if (needList) {
           await this.relist();
@@ -124,22 +162,22 @@ export class LeaseCache {
           ready();
         }
         const began = this.clock.monotonic();
-        await this.watchOnce();
+        await this.watchOnce(stop);
         // A server that keeps closing watches at once must not turn this loop into a busy one;
         // the pause stays short, since a waiter is blind while it lasts.
         if (this.clock.monotonic() - began < 1000) {
           failures += 1;
-          await this.clock.sleep(Math.min(1000, retryDelayMs(failures, undefined, this.options.random)), this.stop.signal).catch(() => {});
+          await this.clock.sleep(Math.min(1000, retryDelayMs(failures, undefined, this.options.random)), stop).catch(() => {});
         } else failures = 0;
       } catch (err) {
-        if (this.stop.signal.aborted) break;
+        if (stop.aborted) break;
         const e = err instanceof KubeError ? err : undefined;
         if (e?.code === "gone") {
           needList = true;
           // One 410 is routine (the watch window moved on) and is answered with a list at once;
           // a server that answers every watch so must not turn this into a loop of lists.
           failures += 1;
-          if (failures > 1) await this.clock.sleep(Math.min(5000, retryDelayMs(failures - 1, undefined, this.options.random)), this.stop.signal).catch(() => {});
+          if (failures > 1) await this.clock.sleep(Math.min(5000, retryDelayMs(failures - 1, undefined, this.options.random)), stop).catch(() => {});
           continue;
         }
         failures += 1;
@@ -149,7 +187,7 @@ export class LeaseCache {
         const fields = { code: e?.code ?? "internal", error: errorMessage(err), delayMs: delay };
         if (failures === 3) this.log.warning("the Lease watch keeps failing; retrying", fields);
         else this.log.debug("lease watch failed; retrying", fields);
-        await this.clock.sleep(delay, this.stop.signal).catch(() => {});
+        await this.clock.sleep(delay, stop).catch(() => {});
       }
     }
   }
@@ -171,13 +209,13 @@ export class LeaseCache {
     this.emit();
   }
 
-  private async watchOnce(): Promise<void> {
+  private async watchOnce(stop: AbortSignal): Promise<void> {
     const base = this.options.watchTimeoutSeconds ?? 3600;
     const jitter = 0.9 + 0.2 * (this.options.random ?? Math.random)();
     this.stats.watches += 1;
     this.watch = await this.kube.watchLeases(
       this.options.namespace,
-      { resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector, allowBookmarks: true, timeoutSeconds: Math.max(1, Math.round(base * jitter)), signal: this.stop.signal },
+      { resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector, allowBookmarks: true, timeoutSeconds: Math.max(1, Math.round(base * jitter)), signal: stop },
       (type, lease) => {
         const rv = lease.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;

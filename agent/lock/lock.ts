@@ -9,7 +9,7 @@ import { SluiceError } from "../ports/errors";
 import type { EventRecorder } from "../ports/events";
 import { KubeError } from "../kube/errors";
 import type { Kube, V1Lease } from "../kube/types";
-import { LeaseCache } from "./cache";
+import { type CacheChange, LeaseCache } from "./cache";
 import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, isSlotFree, overdueHeads, queueStanding, shouldITry } from "./decide";
 import { type GroupView, GroupIndex, validLease } from "./group-view";
 import { releasedSlot, renewedSlot, takenSlot, waiterLease } from "./leases";
@@ -130,6 +130,20 @@ export class RebootLock {
   }
 
   /**
+   * Stops watching the group while this node neither waits nor holds (its agent is idle): a fleet
+   * of idle nodes then costs the API server no watch and no event fan-out. Refused while a slot is
+   * held. acquire() resumes by itself; resume() is for a caller that wants the view back sooner.
+   */
+  async suspend(): Promise<void> {
+    if (this.heldSlot()) return;
+    await this.cache.suspend();
+  }
+
+  resume(): Promise<void> {
+    return this.cache.resume();
+  }
+
+  /**
    * Whether the slot was confirmed within `ms` (default renewDeadline): no drain step and no reboot
    * may start otherwise. Confirmations are this host's successful writes of its slot and reads that
    * show it as the holder, timed on its own monotonic clock.
@@ -195,6 +209,8 @@ export class RebootLock {
    * comes back.
    */
   async acquire(req: AcquireRequest, signal?: AbortSignal): Promise<SlotRecord> {
+    await this.cache.resume();
+    signal?.throwIfAborted();
     const held = this.heldSlot();
     if (held) return held;
     let failures = 0;
@@ -226,7 +242,7 @@ export class RebootLock {
           }
           continue;
         }
-        await this.waitForChange(seen, plan.wakeInMs, signal);
+        await this.waitForChange(seen, plan.wakeInMs, signal, plan.farBack ? this.mattersFromFarBack(plan.farBack) : undefined);
       }
     } catch (err) {
       if (signal?.aborted) await this.leaveQueue().catch(() => {});
@@ -280,7 +296,7 @@ export class RebootLock {
     return slot;
   }
 
-  private async plan(): Promise<{ take?: { index: number; verdict: SlotVerdict }; rejoin?: boolean; wakeInMs: number }> {
+  private async plan(): Promise<{ take?: { index: number; verdict: SlotVerdict }; rejoin?: boolean; wakeInMs: number; farBack?: string[] }> {
     const { clock } = this.deps;
     const view = this.view();
     let now = clock.monotonic();
@@ -331,7 +347,32 @@ export class RebootLock {
       now = later;
       for (const at of this.nextNodeCheck.values()) wake = Math.min(wake, Math.max(0, at - now));
     }
-    return { wakeInMs: wake };
+    // No slot free and too far back to take one if all were: only a freed or changed slot, or
+    // moving up to the first `concurrency`, can change that (expiry is the timer's).
+    const farBack = free.length === 0 && d.position >= this.o.concurrency && !view.paused ? this.slotHolders(view) : undefined;
+    return { wakeInMs: wake, ...(farBack ? { farBack } : {}) };
+  }
+
+  private slotHolders(view: GroupView): string[] {
+    return Array.from({ length: this.o.concurrency }, (_, i) => (view.blocked.has(i) ? "\u0000blocked" : (view.slots.get(i)?.record.holder ?? "")));
+  }
+
+  /**
+   * Which Lease events can matter to a waiter that planned from far back (see plan): in a queue
+   * of thousands, most events are other waiters joining behind it or holders renewing, and
+   * re-planning on each would cost every waiter O(events) for nothing.
+   */
+  private mattersFromFarBack(holders: string[]): (change: CacheChange | undefined) => boolean {
+    return (change) => {
+      if (!change || change.name === waiterName(this.o.group, this.o.nodeName)) return true;
+      const lease = change.lease;
+      const role = lease ? roleOf(lease) : undefined;
+      if (role !== "waiter" && role !== "slot" && lease) return true; // pause marker, foreign objects: rare, re-plan
+      const view = this.view();
+      const now = this.slotHolders(view);
+      if (now.some((h, i) => h !== holders[i])) return true;
+      return queueStanding(this.o.nodeName, view, view.holders, this.currentStale(view), 0).position < this.o.concurrency;
+    };
   }
 
   private currentStale(view: GroupView): Set<string> {
@@ -550,7 +591,7 @@ export class RebootLock {
     }
   }
 
-  private waitForChange(seen: number, ms: number, signal?: AbortSignal): Promise<void> {
+  private waitForChange(seen: number, ms: number, signal?: AbortSignal, matters?: (change: CacheChange | undefined) => boolean): Promise<void> {
     // A fake clock resolves even a zero sleep only when advanced: do not ask it for one.
     if (this.cache.version !== seen || ms <= 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -563,7 +604,7 @@ export class RebootLock {
         else resolve();
       };
       const onAbort = () => finish(signal?.reason ?? new Error("aborted"));
-      const off = this.cache.onChange(() => finish());
+      const off = this.cache.onChange((change) => (!matters || matters(change)) && finish());
       signal?.addEventListener("abort", onAbort, { once: true });
       if (Number.isFinite(ms)) this.deps.clock.sleep(ms, timer.signal).then(() => finish(), () => {});
     });

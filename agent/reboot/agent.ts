@@ -101,6 +101,7 @@ export class Agent {
       await this.lock.start(stop);
       if (stop.aborted) return;
       await this.start();
+      if (this.state.phase === "idle") await this.lock.suspend();
       this.started = true;
       await this.loop(stop);
     } catch (err) {
@@ -194,6 +195,9 @@ export class Agent {
     if (!edge) throw new SluiceError("illegal-transition", `no transition ${from.phase} → ${to.phase}${name ? ` (${name})` : ""}`);
     await this.persist(to);
     this.state = to;
+    // Only a waiting or holding node needs its group's Lease events (pending resumes in acquire).
+    if (to.phase === "idle") void this.lock.suspend();
+    else if (from.phase === "idle") void this.lock.resume();
     this.mem.rebootIssued = to.phase === "rebooting" && from.phase === "rebooting" ? undefined : this.mem.rebootIssued;
     const message = why ?? edge.label;
     const line = `${from.phase} → ${to.phase}: ${message}`;

@@ -123,6 +123,45 @@ describe("take, phase, release", () => {
 });
 
 describe("fair queue", () => {
+  it("a waiter far back re-plans only when a slot or its own place can change, and is still served in turn", async () => {
+    const behind = Array.from({ length: 15 }, (_, i) => `z${i}`);
+    await sim(["holder", "first", "second", ...behind]);
+    const holder = lock("holder");
+    await holder.start();
+    await holder.acquire({ needSince: NEED - 1, bootId: "b" });
+    const [first, second] = [lock("first"), lock("second")];
+    const plans = { first: 0, second: 0 };
+    for (const [name, l] of [["first", first], ["second", second]] as const) {
+      const plan = (l as unknown as { plan: () => Promise<unknown> }).plan.bind(l);
+      (l as unknown as { plan: () => Promise<unknown> }).plan = () => (plans[name]++, plan());
+    }
+    await Promise.all([first.start(), second.start()]);
+    const firstGot = first.acquire({ needSince: NEED, bootId: "b" });
+    const secondGot = second.acquire({ needSince: NEED + 1, bootId: "b" });
+    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 2, 10_000, "two queued");
+    await settled(env);
+    const before = { ...plans };
+    // Fifteen waiters join behind, and the holder renews: nothing "second" can act on.
+    const rest = behind.map((n) => lock(n));
+    await Promise.all(rest.map((l) => l.start()));
+    const restGot = rest.map((l, i) => l.acquire({ needSince: NEED + 10 + i, bootId: "b" }));
+    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 17, 10_000, "all queued");
+    await holder.renew();
+    await settled(env);
+    expect(plans.second).toBe(before.second);
+    // "first" is next in line (position 0 < 1 slot): it follows every event.
+    expect(plans.first).toBeGreaterThan(before.first);
+    await holder.release();
+    expect((await firstGot).holder).toBe("first");
+    await first.release();
+    expect((await secondGot).holder).toBe("second");
+    await second.release();
+    for (const [i, got] of restGot.entries()) {
+      expect((await got).holder).toBe(`z${i}`);
+      await rest[i]!.release();
+    }
+  });
+
   it("serves waiters in order of need, whatever order they started in, with one write per take", async () => {
     const nodes = Array.from({ length: 20 }, (_, i) => `n${i}`);
     await sim(["holder", ...nodes]);

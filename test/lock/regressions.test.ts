@@ -109,7 +109,7 @@ describe("lock regressions", () => {
     await a.start();
     const stats = a.cache.stats;
     await runUntil(env, () => stats.watches >= 20, "20 watches", 60_000);
-    const stop = (a.cache as unknown as { stop: AbortController }).stop.signal;
+    const stop = (a.cache as unknown as { running: { stop: AbortController } }).running.stop.signal;
     expect(getEventListeners(stop, "abort").length).toBeLessThanOrEqual(2);
   });
 

@@ -42,6 +42,27 @@ describe("the agent", () => {
   });
 });
 
+describe("an idle agent", () => {
+  it("keeps no watch on its group's Leases; it watches while it waits and holds, and stops again", async () => {
+    fleet = await new Fleet({ nodes: ["node-a", "node-b"], settings: { lockReleaseDelay: 30_000 } }).start();
+    const [a, b] = [fleet.host("node-a"), fleet.host("node-b")];
+    a.start();
+    b.start();
+    await fleet.until(() => Boolean(a.agent?.started && b.agent?.started), "started");
+    // Each agent watches its own Node; neither watches the Leases.
+    await fleet.until(() => fleet!.server.openWatches === 2, "two Node watches, no Lease watch");
+    fleet.server.faults.resetCounters();
+    await fleet.runUntil(() => false, "three idle hours", { maxMs: 3 * 3600_000 }).catch(() => {});
+    expect(Object.keys(fleet.server.faults.counters()).filter((k) => k.endsWith(" leases"))).toEqual([]);
+    b.signals.set(true);
+    await fleet.until(() => fleet!.slotHolders().includes("node-b"), "node-b holds");
+    expect(fleet.server.openWatches).toBe(3);
+    await fleet.until(() => b.starts === 2 && b.agent?.current().phase === "idle", "node-b rebooted and idle");
+    await fleet.until(() => fleet!.server.openWatches === 2, "the Lease watch closed again");
+    expect(fleet.slotHolders()).toEqual([]);
+  });
+});
+
 describe("the agents of a group", () => {
   it("reboot three nodes on one slot one after another, in order of need", async () => {
     const nodes = ["node-a", "node-b", "node-c"];
