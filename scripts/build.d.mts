@@ -4,3 +4,4 @@ export function commonOptions(): BuildOptions;
 export function mainPlugins(): Plugin[];
 export function bundledPackages(metafile: Metafile): Record<string, number>;
 export const SEA_EXEC_ARGV: string[];
+export const LAZY_BUILTINS: string[];

