@@ -26,6 +26,8 @@ type Obj = Record<string, any>;
 export interface HandlerDeps {
   registry: Registry;
   clock: Clock;
+  /** The server's random source (watch timeouts when the client sends none). */
+  random: () => number;
   faults: Faults;
   users: Map<string, SimUser>;
   bookmarkIntervalMs: number;
@@ -177,6 +179,7 @@ async function respond(req: IncomingMessage, res: ServerResponse, deps: HandlerD
       case "watch":
         return serveWatch(reg, t, q, res, {
           clock: deps.clock,
+          random: deps.random,
           bookmarkIntervalMs: deps.bookmarkIntervalMs,
           closeAfterMs: deps.faults.closeWatchAfterMs(resourceLabel),
           onOpen: () => deps.watchers.open++,

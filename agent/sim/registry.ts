@@ -50,6 +50,8 @@ export class Registry {
     readonly store: Store,
     readonly clock: Clock,
     readonly profile: VersionProfile = versionProfile(),
+    /** Draws generateName suffixes: the names order lists, so a seeded run names its pods alike. */
+    private readonly random: () => number = Math.random,
   ) {}
 
   private decodeOptions(w: WriteOptions): DecodeOptions {
@@ -133,7 +135,7 @@ export class Registry {
       if (meta.namespace && meta.namespace !== t.namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
       meta.namespace = t.namespace;
     } else delete meta.namespace;
-    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix(this.random);
     if (!meta.name) throw invalid(t.def.group ? `${t.def.kind}.${t.def.group}` : t.def.kind, "", t.def.kind, t.def.group, [{ ...requiredValue("metadata.name"), detail: "Required value: name or generateName is required" }]);
     w.admit?.(obj, undefined);
     if (t.def.namespaced && !this.store.get(nsDef.storage, t.namespace)) throw notFound({ group: "", resource: "namespaces" }, t.namespace);
@@ -286,10 +288,12 @@ export class Registry {
   }
 }
 
-function randomSuffix(): string {
+/** apiserver's names.SimpleNameGenerator: 5 characters from utilrand's alphabet. */
+function randomSuffix(random: () => number): string {
   const alphabet = "bcdfghjklmnpqrstvwxz2456789";
   let s = "";
-  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  // min: a source answering 1 (outside [0, 1), as a scripted one may) still picks a character.
+  for (let i = 0; i < 5; i++) s += alphabet[Math.min(alphabet.length - 1, Math.floor(random() * alphabet.length))];
   return s;
 }
 
