@@ -65,6 +65,11 @@ export class Store {
     return picked.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
   }
 
+  /** The objects in no particular order: for scans that need no list order (the sim's controllers). */
+  values(resource: string): IterableIterator<KObj> {
+    return this.state(resource).objects.values();
+  }
+
   /** Stores `obj` with the next resourceVersion (set on obj.metadata) and tells the watchers. */
   write(resource: string, type: WatchType, obj: KObj): KObj {
     const s = this.state(resource);
