@@ -288,7 +288,7 @@ function tokenRequest(t: Target, body: unknown, deps: HandlerDeps): Obj {
 function deleteCollection(reg: Registry, t: Target, q: URLSearchParams): Obj {
   const labels = labelSelector(q.get("labelSelector"));
   const fields = fieldSelector(q.get("fieldSelector"), t.def.plural, t.def.kind, t.version);
-  const victims = reg.store.list(t.def.storage, t.namespace || undefined).filter((o) => labels(o.metadata.labels) && fields(o));
+  const victims = reg.store.list(t.def.storage, t.namespace || undefined, (o) => labels(o.metadata.labels) && fields(o));
   const items = victims.map((o) => {
     const target = { ...t, name: o.metadata.name, namespace: o.metadata.namespace ?? "" };
     if (t.def.kind === "Pod") return render(t.def, t.version, reg.deletePod(o, undefined), false);

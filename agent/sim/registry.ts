@@ -105,9 +105,7 @@ export class Registry {
       start = tok.start;
     }
     const relKey = (o: KObj) => (t.namespace ? o.metadata.name : objectKey(o));
-    let items = this.store
-      .list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined)
-      .filter((o) => relKey(o) >= start && labels(o.metadata.labels) && fields(o));
+    let items = this.store.list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined, (o) => relKey(o) >= start && labels(o.metadata.labels) && fields(o));
     const meta: Obj = { resourceVersion: String(listRv) };
     const limit = Number(q.get("limit") ?? 0);
     if (limit > 0 && items.length > limit) {

@@ -112,7 +112,7 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
 
   const rv = q.get("resourceVersion");
   if (!rv || rv === "0") {
-    for (const o of reg.store.list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined)) if (matches(o)) res.write(line("ADDED", o));
+    for (const o of reg.store.list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined, matches)) res.write(line("ADDED", o));
   } else {
     const since = reg.store.since(t.def.storage, Number(rv));
     if (!Array.isArray(since)) {
