@@ -290,8 +290,8 @@ export class Registry {
 function randomSuffix(random: () => number): string {
   const alphabet = "bcdfghjklmnpqrstvwxz2456789";
   let s = "";
-  // min: a source answering 1 (outside [0, 1), as a scripted one may) still picks a character.
-  for (let i = 0; i < 5; i++) s += alphabet[Math.min(alphabet.length - 1, Math.floor(random() * alphabet.length))];
+  // Clamped: a scripted source may answer 1, or anything, and a name must still come out.
+  for (let i = 0; i < 5; i++) s += alphabet[Math.min(alphabet.length - 1, Math.max(0, Math.floor(random() * alphabet.length) || 0))];
   return s;
 }
 

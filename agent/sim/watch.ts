@@ -138,7 +138,8 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
   };
   const timeoutS = q.get("timeoutSeconds");
   // Without timeoutSeconds the real server picks a random 30–60 min (minRequestTimeout × [1, 2)).
-  const timeoutMs = timeoutS ? Number(timeoutS) * 1000 : 1800_000 * (1 + opts.random());
+  const draw = timeoutS ? 0 : opts.random();
+  const timeoutMs = timeoutS ? Number(timeoutS) * 1000 : 1800_000 * (1 + (draw >= 0 && draw < 1 ? draw : 0));
   const after = (ms: number, fn: () => void) => opts.clock.sleep(ms, abort.signal).then(fn, () => {});
   after(timeoutMs, () => close(true));
   if (opts.closeAfterMs !== null) after(opts.closeAfterMs, () => close(true));

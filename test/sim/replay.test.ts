@@ -40,6 +40,8 @@ describe("the server's random source", () => {
     // The first and last characters of the alphabet, even from a source that answers 1.
     expect(names(() => 0, 1)).toEqual(["web-bbbbb"]);
     expect(names(() => 1, 1)).toEqual(["web-99999"]);
+    expect(names(() => Number.NaN, 1)).toEqual(["web-bbbbb"]);
+    expect(names(() => -3, 1)).toEqual(["web-bbbbb"]);
     // Without one, Math.random: 20 names, all different (27^5 of them to draw from).
     expect(new Set(names()).size).toBe(20);
   });
