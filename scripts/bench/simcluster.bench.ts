@@ -4,7 +4,8 @@
  * controllers of agent/sim/cluster.ts on a FakeClock. 2000 Ready nodes, a workload of one pod per
  * node behind a PDB, 100 pods evicted and rescheduled, then every node taken through what a
  * rollout does to it (cordon, its pods listed by field selector and evicted with a 30 s grace,
- * NotReady, Ready, uncordon). Before the cluster kept its pod indexes, 10 reschedules took 55 s.
+ * NotReady, Ready, uncordon). Before the cluster kept its pod indexes, the 100 reschedules took
+ * 12 minutes (2.3 s for the workload: a list of every pod per Node turning Ready).
  */
 import { FakeClock } from "../../agent/ports/fake-clock";
 import { SimCluster, SimServer } from "../../agent/sim";
