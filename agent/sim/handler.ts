@@ -26,6 +26,8 @@ type Obj = Record<string, any>;
 export interface HandlerDeps {
   registry: Registry;
   clock: Clock;
+  /** The server's random source (watch timeouts when the client sends none). */
+  random: () => number;
   faults: Faults;
   users: Map<string, SimUser>;
   bookmarkIntervalMs: number;
@@ -177,6 +179,7 @@ async function respond(req: IncomingMessage, res: ServerResponse, deps: HandlerD
       case "watch":
         return serveWatch(reg, t, q, res, {
           clock: deps.clock,
+          random: deps.random,
           bookmarkIntervalMs: deps.bookmarkIntervalMs,
           closeAfterMs: deps.faults.closeWatchAfterMs(resourceLabel),
           onOpen: () => deps.watchers.open++,
@@ -285,7 +288,7 @@ function tokenRequest(t: Target, body: unknown, deps: HandlerDeps): Obj {
 function deleteCollection(reg: Registry, t: Target, q: URLSearchParams): Obj {
   const labels = labelSelector(q.get("labelSelector"));
   const fields = fieldSelector(q.get("fieldSelector"), t.def.plural, t.def.kind, t.version);
-  const victims = reg.store.list(t.def.storage, t.namespace || undefined).filter((o) => labels(o.metadata.labels) && fields(o));
+  const victims = reg.store.list(t.def.storage, t.namespace || undefined, (o) => labels(o.metadata.labels) && fields(o));
   const items = victims.map((o) => {
     const target = { ...t, name: o.metadata.name, namespace: o.metadata.namespace ?? "" };
     if (t.def.kind === "Pod") return render(t.def, t.version, reg.deletePod(o, undefined), false);

@@ -50,6 +50,8 @@ export class Registry {
     readonly store: Store,
     readonly clock: Clock,
     readonly profile: VersionProfile = versionProfile(),
+    /** Draws generateName suffixes: the names order lists, so a seeded run names its pods alike. */
+    private readonly random: () => number = Math.random,
   ) {}
 
   private decodeOptions(w: WriteOptions): DecodeOptions {
@@ -103,9 +105,7 @@ export class Registry {
       start = tok.start;
     }
     const relKey = (o: KObj) => (t.namespace ? o.metadata.name : objectKey(o));
-    let items = this.store
-      .list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined)
-      .filter((o) => relKey(o) >= start && labels(o.metadata.labels) && fields(o));
+    let items = this.store.list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined, (o) => relKey(o) >= start && labels(o.metadata.labels) && fields(o));
     const meta: Obj = { resourceVersion: String(listRv) };
     const limit = Number(q.get("limit") ?? 0);
     if (limit > 0 && items.length > limit) {
@@ -133,7 +133,7 @@ export class Registry {
       if (meta.namespace && meta.namespace !== t.namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
       meta.namespace = t.namespace;
     } else delete meta.namespace;
-    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix(this.random);
     if (!meta.name) throw invalid(t.def.group ? `${t.def.kind}.${t.def.group}` : t.def.kind, "", t.def.kind, t.def.group, [{ ...requiredValue("metadata.name"), detail: "Required value: name or generateName is required" }]);
     w.admit?.(obj, undefined);
     if (t.def.namespaced && !this.store.get(nsDef.storage, t.namespace)) throw notFound({ group: "", resource: "namespaces" }, t.namespace);
@@ -286,10 +286,12 @@ export class Registry {
   }
 }
 
-function randomSuffix(): string {
+/** apiserver's names.SimpleNameGenerator: 5 characters from utilrand's alphabet. */
+function randomSuffix(random: () => number): string {
   const alphabet = "bcdfghjklmnpqrstvwxz2456789";
   let s = "";
-  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  // Clamped: a scripted source may answer 1, or anything, and a name must still come out.
+  for (let i = 0; i < 5; i++) s += alphabet[Math.min(alphabet.length - 1, Math.max(0, Math.floor(random() * alphabet.length) || 0))];
   return s;
 }
 

@@ -35,6 +35,11 @@ export interface SimServerOptions {
   /** Namespaces created at start besides default, kube-system, kube-public, kube-node-lease. */
   namespaces?: string[];
   log?: Logger;
+  /**
+   * Every random choice of the server: generateName suffixes, the watch timeout when a client
+   * sends none, injected faults. Math.random when omitted; a seeded source replays a run.
+   * (uids, boot ids and tokens stay crypto-random: identities, only ever compared for equality.)
+   */
   random?: () => number;
   /**
    * The kube-apiserver to answer as: "1.28" (default; policy/v1 and events.k8s.io/v1 only,
@@ -71,7 +76,7 @@ export class SimServer {
     this.log = options.log ?? nullLogger;
     this.profile = versionProfile(options.version ?? (options.legacyPolicy ? "1.20" : "1.28"));
     this.store = new Store(options.historyLimit ?? 1000);
-    this.registry = new Registry(this.store, this.clock, this.profile);
+    this.registry = new Registry(this.store, this.clock, this.profile, options.random);
     this.faults = new Faults(options.random);
     this.hub = new WatchHub(this.store);
     this.adminToken = options.adminToken ?? randomBytes(24).toString("base64url");
@@ -89,6 +94,7 @@ export class SimServer {
       void handle(req, res, {
         registry: this.registry,
         clock: this.clock,
+        random: options.random ?? Math.random,
         faults: this.faults,
         users: this.users,
         bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,

@@ -14,6 +14,8 @@ import type { WatchHub } from "./watch-hub";
 
 export interface WatchOptions {
   clock: Clock;
+  /** The server's random source: the timeout of a watch that asked for none. */
+  random: () => number;
   bookmarkIntervalMs: number;
   /** Fault injection: end the stream after this many ms (null: never early). */
   closeAfterMs: number | null;
@@ -110,7 +112,7 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
 
   const rv = q.get("resourceVersion");
   if (!rv || rv === "0") {
-    for (const o of reg.store.list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined)) if (matches(o)) res.write(line("ADDED", o));
+    for (const o of reg.store.list(t.def.storage, t.def.namespaced && t.namespace ? t.namespace : undefined, matches)) res.write(line("ADDED", o));
   } else {
     const since = reg.store.since(t.def.storage, Number(rv));
     if (!Array.isArray(since)) {
@@ -136,7 +138,8 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
   };
   const timeoutS = q.get("timeoutSeconds");
   // Without timeoutSeconds the real server picks a random 30–60 min (minRequestTimeout × [1, 2)).
-  const timeoutMs = timeoutS ? Number(timeoutS) * 1000 : 1800_000 * (1 + Math.random());
+  const draw = timeoutS ? 0 : opts.random();
+  const timeoutMs = timeoutS ? Number(timeoutS) * 1000 : 1800_000 * (1 + (draw >= 0 && draw < 1 ? draw : 0));
   const after = (ms: number, fn: () => void) => opts.clock.sleep(ms, abort.signal).then(fn, () => {});
   after(timeoutMs, () => close(true));
   if (opts.closeAfterMs !== null) after(opts.closeAfterMs, () => close(true));

@@ -76,6 +76,18 @@ describe("SimCluster", () => {
     expect(pdb().currentHealthy).toBe(3);
   });
 
+  it("creates again with a fresh name when the generated one is taken, as the ReplicaSet controller does", () => {
+    // Draws of 0 name every pod web-bbbbb; then 0.5s (web-rrrrr); then 0 again.
+    const draws = [...Array(10).fill(0), ...Array(5).fill(0.5)];
+    server = new SimServer({ clock: new FakeClock(), namespaces: ["apps"], random: () => draws.shift() ?? 0 });
+    cluster = new SimCluster(server);
+    cluster.addNode("node-a");
+    cluster.addWorkload("apps", "web", 2, ["node-a"]);
+    expect(pods().map((p) => p.metadata.name)).toEqual(["web-bbbbb", "web-rrrrr"]);
+    // A source that only ever collides: the create fails, AlreadyExists, after a bounded number of tries.
+    expect(() => cluster.addWorkload("apps", "web", 1, ["node-a"])).toThrow(/already exists/);
+  });
+
   it("gives new namespaces a default ServiceAccount", async () => {
     const clock = setup();
     server.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "fresh" } });
