@@ -371,6 +371,8 @@ export class RebootLock {
       const view = this.view();
       const now = this.slotHolders(view);
       if (now.some((h, i) => h !== holders[i])) return true;
+      // Same holders: a slot's renewal or phase change moves nobody in the queue.
+      if (role === "slot") return false;
       return queueStanding(this.o.nodeName, view, view.holders, this.currentStale(view), 0).position < this.o.concurrency;
     };
   }
