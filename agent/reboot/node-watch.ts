@@ -69,9 +69,14 @@ export class NodeWatch {
   private async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     let rv: string | undefined;
+    // After a 410 the watch starts over without a resourceVersion: the server begins it with the
+    // Node as it is now (an ADDED event). A GET would not do: it answers the Node's own version,
+    // which is as old as its last change, and a busy cluster's watch window has long moved past
+    // it — every watch from it is 410 again, and the agent would GET and re-watch forever.
+    let fromNow = false;
     while (!signal.aborted) {
       try {
-        if (rv === undefined) {
+        if (rv === undefined && !fromNow) {
           try {
             const n = await this.kube.getNode(this.name);
             rv = n.metadata?.resourceVersion;
@@ -83,9 +88,9 @@ export class NodeWatch {
           }
         }
         const base = this.o.watchTimeoutSeconds ?? 3600;
-        const w = await this.kube.watchNode(this.name, { resourceVersion: rv, allowBookmarks: true, timeoutSeconds: Math.max(1, Math.round(base * (0.9 + 0.2 * (this.o.random ?? Math.random)()))), signal }, (type, node) => {
+        const w = await this.kube.watchNode(this.name, { resourceVersion: fromNow ? undefined : rv, allowBookmarks: true, timeoutSeconds: Math.max(1, Math.round(base * (0.9 + 0.2 * (this.o.random ?? Math.random)()))), signal }, (type, node) => {
           const v = node.metadata?.resourceVersion;
-          if (v) rv = v;
+          if (v) (rv = v), (fromNow = false);
           if (type === "BOOKMARK") return;
           failures = 0;
           this.set(type === "DELETED" ? undefined : node);
@@ -94,13 +99,20 @@ export class NodeWatch {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
-        if (code(err) === "gone") rv = undefined;
+        if (code(err) === "gone") {
+          rv = undefined;
+          // Routine (the window moved on while the watch was away): start over at once, once.
+          if (!fromNow) {
+            fromNow = true;
+            continue;
+          }
+        }
         failures += 1;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
         const fields = { node: this.name, code: code(err), error: (err as Error)?.message ?? String(err), delayMs: delay };
         if (failures === 3) this.log.warning("the Node watch keeps failing; retrying", fields);
         else this.log.debug("node watch failed; retrying", fields);
-        if (failures > 1) rv = undefined;
+        if (failures > 1 && !fromNow) rv = undefined;
         await this.clock.sleep(delay, signal).catch(() => {});
       }
     }
