@@ -145,7 +145,13 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
   if (opts.closeAfterMs !== null) after(opts.closeAfterMs, () => close(true));
   if (q.get("allowWatchBookmarks") === "true") {
     if (timeoutMs > 2000) after(timeoutMs - 2000, bookmark);
-    const periodic = () => after(opts.bookmarkIntervalMs, () => (bookmark(), !closed && periodic()));
+    // On a grid of the server's clock shared by every watch (the real watch cache buckets its
+    // bookmarks by the second, about a minute apart): a simulated fleet's thousands of watches
+    // then wake the clock once per interval, not each at its own instant.
+    const periodic = () => {
+      const every = opts.bookmarkIntervalMs;
+      after(every - (opts.clock.monotonic() % every), () => (bookmark(), !closed && periodic()));
+    };
     periodic();
   }
 }
