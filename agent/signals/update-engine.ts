@@ -80,6 +80,7 @@ export class UpdateEngineSource implements Source {
   /** One connection's life: subscribe, ask, then follow signals until the connection ends. */
   private async session(signal: AbortSignal, firstAnswer: () => void): Promise<void> {
     const { clock } = this.deps;
+    await bus.loadDbus();
     const conn = (this.deps.connect ?? bus.connectBus)(this.deps.busAddress);
     conn.on("error", () => {}); // reported through whenConnected/whenClosed; an unheard 'error' would crash the process
     const closed = bus.whenClosed(conn);
@@ -116,7 +117,7 @@ export class UpdateEngineSource implements Source {
   }
 
   private onMessage(msg: Message): void {
-    if (msg.type !== bus.SIGNAL) return;
+    if (msg.type !== bus.signalType()) return;
     if (msg.interface === bus.BUS_NAME && msg.member === "NameOwnerChanged" && msg.sender === bus.BUS_NAME && msg.body[0] === bus.ENGINE_NAME) {
       const newOwner = typeof msg.body[2] === "string" && msg.body[2] !== "" ? msg.body[2] : null;
       void this.ownerChanged(newOwner).catch((err) => this.deps.log.warning("cannot read update_engine status", { err }));
