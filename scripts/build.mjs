@@ -101,14 +101,20 @@ const heavyChunk = {
  */
 export const LAZY_BUILTINS = ["http", "https", "child_process", "crypto", "assert"];
 function lazyBuiltins(nodeBinary) {
-  const names = JSON.parse(execFileSync(nodeBinary, ["-p", `JSON.stringify(Object.fromEntries(${JSON.stringify(LAZY_BUILTINS)}.map((n) => [n, Object.keys(require(n))])))`], { encoding: "utf8" }));
+  // Each module's export names, and whether the module itself is a function (assert is: dbus-next calls it).
+  const names = JSON.parse(execFileSync(nodeBinary, ["-p", `JSON.stringify(Object.fromEntries(${JSON.stringify(LAZY_BUILTINS)}.map((n) => [n, { keys: Object.keys(require(n)), callable: typeof require(n) === "function" }])))`], { encoding: "utf8" }));
   const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join("|")})$`);
   return {
     name: "lazy-builtins",
     setup(build) {
       build.onResolve({ filter }, (args) => (args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" }));
       build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
-        contents: `let m;\nfor (const k of ${JSON.stringify(names[args.path])}) Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= require("node:${args.path}"))[k] });`,
+        contents: [
+          `let m;`,
+          `const load = () => (m ??= require("node:${args.path}"));`,
+          names[args.path].callable ? `module.exports = function (...a) { return load().apply(this, a); };` : ``,
+          `for (const k of ${JSON.stringify(names[args.path].keys)}) Object.defineProperty(module.exports, k, { enumerable: true, get: () => load()[k] });`,
+        ].join("\n"),
         loader: "js",
       }));
     },

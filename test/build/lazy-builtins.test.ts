@@ -53,7 +53,11 @@ describe("built-ins loaded on first use", () => {
         `import https from "https";`,
         `const before = ${JSON.stringify(LAZY_BUILTINS)}.filter((b) => process.moduleLoadList.includes("NativeModule " + b));`,
         `assert.strictEqual(1, 1);`,
-        `console.log(JSON.stringify({ before, sha: createHash("sha256").update("x").digest("hex"), status: http.STATUS_CODES[404], agent: https.globalAgent instanceof http.Agent, spawned: spawnSync("true").status, after: ${JSON.stringify(LAZY_BUILTINS)}.filter((b) => process.moduleLoadList.includes("NativeModule " + b)) }));`,
+        // The module itself is a function (dbus-next calls it so).
+        `assert(true);`,
+        `let threw = "";`,
+        `try { assert(false, "no"); } catch (e) { threw = e instanceof assert.AssertionError ? e.message : "other"; }`,
+        `console.log(JSON.stringify({ before, threw, sha: createHash("sha256").update("x").digest("hex"), status: http.STATUS_CODES[404], agent: https.globalAgent instanceof http.Agent, spawned: spawnSync("true").status, after: ${JSON.stringify(LAZY_BUILTINS)}.filter((b) => process.moduleLoadList.includes("NativeModule " + b)) }));`,
       ].join("\n"),
     );
     await esbuild.build({ ...build.commonOptions(), entryPoints: [entry], outfile: join(dir, "entry.cjs"), plugins: build.mainPlugins(), logLevel: "silent" });
@@ -61,6 +65,7 @@ describe("built-ins loaded on first use", () => {
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual({
       before: [],
+      threw: "no",
       sha: "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
       status: "Not Found",
       agent: true,
