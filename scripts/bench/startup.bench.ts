@@ -26,7 +26,15 @@ interface Started {
 
 function cpuMs(pid: number): number {
   let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    // A thread may end between the listing and the read (a worker of libuv's pool); its time is
+    // lost to this sum, which /proc/<pid>/stat would keep but only in 10 ms ticks.
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" && (err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
+  }
   return ns / 1e6;
 }
 
