@@ -116,7 +116,7 @@ describe("gone and waiting", () => {
   });
 
   it("polls often at first, then once a second", () => {
-    expect([0, 400, 1000, 2000, 4000, 60_000].map(pollDelayMs)).toEqual([100, 100, 250, 500, 1000, 1000]);
+    expect([0, 400, 1000, 2000, 4000, 16_000, 60_000].map(pollDelayMs)).toEqual([100, 100, 100, 125, 250, 1000, 1000]);
   });
 });
 
