@@ -1,7 +1,7 @@
 /**
- * The agent: one loop over the state machine, woken by one latch (reboot-need changes, the slot's
- * Lease events, this Node's changes, timers for the next window boundary or deadline, and a resync
- * every `period`). Each tick runs the current phase's handler; a new state goes through `commit`,
+ * The agent: one loop over the state machine, woken by one latch (reboot-need changes, the lock
+ * (a slot taken, the group paused or resumed while queued), this Node's changes, timers for the
+ * next window boundary or deadline, and a resync every `period`). Each tick runs the current phase's handler; a new state goes through `commit`,
  * which checks the edge, persists (or the transition did not happen) and then tells — log, Event,
  * metrics, notification — without letting any of those decide anything or stop the machine.
  */
