@@ -81,8 +81,8 @@ export class LeaseCache {
     this.running = undefined;
     run.stop.abort();
     this.watch?.stop();
+    // A resume meanwhile starts its list only after this: the clearing never hides a fresh list.
     this.suspending = run.loop.then(() => {
-      if (this.running) return;
       this.entries.clear();
       this.resourceVersion = "";
       this.emit();

@@ -72,6 +72,14 @@ function validate(o: LockOptions): void {
   if (Math.ceil(o.lockTtlMs / 1000) > 2 ** 31 - 1) bad(`lockTtl ${o.lockTtlMs} ms is longer than a Lease can say (2147483647 s)`);
 }
 
+/** Settles (rejecting with the reason) once `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
 /** Reason for cancelling an internal timer: abort() without one builds an exception with a stack each time, on a hot path. */
 const DONE = "done";
 
@@ -209,7 +217,8 @@ export class RebootLock {
    * comes back.
    */
   async acquire(req: AcquireRequest, signal?: AbortSignal): Promise<SlotRecord> {
-    await this.cache.resume();
+    // Resumed after idling; a list that cannot be made (API server away) must not outlive a stop.
+    await (signal ? Promise.race([this.cache.resume(), aborted(signal)]) : this.cache.resume());
     signal?.throwIfAborted();
     const held = this.heldSlot();
     if (held) return held;
