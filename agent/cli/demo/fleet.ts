@@ -52,6 +52,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const settings: Partial<Settings> = {
     namespace: NAMESPACE, group: GROUP, concurrency: o.concurrency, lockReleaseDelay: 30_000,
     updateEngine: "off", metricsPort: 0, drainTimeout: 30 * 60_000, inhibitPaths: [],
+    // kured's hour: the period tick is the agent's safety-net resync and changes nothing here
+    // (windows, needs and the lock all wake it), but hundreds of agents each resyncing every
+    // minute at their own instant would stop the simulated clock at every one of them, and a
+    // fleet waiting a week for its window would take an hour to watch.
+    period: 3600_000,
   };
   const names = nodeNames(o.nodes);
   const sentinel = o.nodes <= SENTINEL_MAX_NODES;
