@@ -5,6 +5,7 @@ import { progressBar, renderView } from "../../agent/cli/demo/view";
 import { main } from "../../agent/cli/main";
 import { Logger } from "../../agent/log";
 import { Capture } from "../helpers/tmp";
+import { until } from "../helpers/sim";
 
 const ctxFor = () => {
   const stderr = new Capture();
@@ -63,6 +64,19 @@ describe("sluice demo", () => {
     for (const t of drains) expect(t >= "01:00:00").toBe(true);
     expect(out.text).toContain("maintenance windows used: 1");
   }, 60_000);
+
+  it("stopped before every node had its turn, says so and counts no violation for the nodes still waiting", async () => {
+    const out = new Capture();
+    const stop = new AbortController();
+    const run = runDemo({ nodes: 6, podsPerNode: 1, concurrency: 1, speed: "max", rebootMs: 60_000, seed: 4, out, signal: stop.signal, startAt: Date.UTC(2026, 0, 5) });
+    await until(() => out.text.includes("released its slot: done"), 60_000, "a first node done");
+    stop.abort();
+    const summary = await run;
+    expect(summary.interrupted).toBe(true);
+    expect(summary.rebooted).toBeLessThan(6);
+    expect(summary.violations).toEqual([]);
+    expect(out.text).toMatch(/^interrupted: \d of 6 nodes rebooted/m);
+  }, 90_000);
 
   it("draws a live view: progress, slots, queue, pods and one mark per node", () => {
     const lines = renderView({

@@ -40,6 +40,8 @@ export interface DemoSummary extends RolloutSummary {
   maxConcurrent: number;
   /** Window openings the rollout used (only with --window). */
   windowsUsed: number;
+  /** Stopped (SIGTERM, Ctrl-C) before every node had its turn: the end-state checks do not apply. */
+  interrupted: boolean;
 }
 
 const NAMESPACE = "sluice";
@@ -156,7 +158,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     o.signal.removeEventListener("abort", onAbort);
     if (!fleet.stopping.aborted) await fleet.stop();
   }
-  const result: DemoSummary = { ...summary, outOfService: summary.downtimeMs, maxConcurrent: summary.maxHolders, windowsUsed: windowOpenings.size };
+  // Stopped early, the nodes that had not had their turn are not violations: only what the
+  // observer saw while the run went on is.
+  const interrupted = o.signal.aborted;
+  const violations = interrupted ? summary.violations.filter((v) => fleet.violations.includes(v)) : summary.violations;
+  const result: DemoSummary = { ...summary, violations, outOfService: summary.downtimeMs, maxConcurrent: summary.maxHolders, windowsUsed: windowOpenings.size, interrupted };
   o.out.write(summaryText(result, o));
   return result;
 }
@@ -166,7 +172,7 @@ export function summaryText(s: DemoSummary, o: Pick<DemoOptions, "concurrency" |
   const median = down.length ? down[Math.floor(down.length / 2)]![1] : 0;
   const worst = down.at(-1);
   const lines = [
-    `done: ${s.rebooted} of ${s.nodes} nodes rebooted in ${clockText(s.simulatedMs)} simulated (${(s.realMs / 1000).toFixed(1)} s real)`,
+    `${s.interrupted ? "interrupted" : "done"}: ${s.rebooted} of ${s.nodes} nodes rebooted in ${clockText(s.simulatedMs)} simulated (${(s.realMs / 1000).toFixed(1)} s real)`,
     `makespan ${clockText(s.makespanMs)} vs ideal ${clockText(s.idealMs)} (${s.idealMs ? (s.makespanMs / s.idealMs).toFixed(2) : "-"}x; ideal = ceil(${s.nodes}/${o.concurrency}) x median cycle ${clockText(s.cycleMs)})`,
     `out of service per node: median ${clockText(median)}, longest ${worst ? `${worst[0]} ${clockText(worst[1])}` : "-"}; ${s.evictions} pods evicted; at most ${s.maxConcurrent} at once (slots: ${o.concurrency})`,
   ];
