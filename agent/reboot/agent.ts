@@ -7,7 +7,7 @@
  */
 import type { Settings } from "../config";
 import type { DrainReport } from "./store";
-import { RebootLock, queueStanding } from "../lock";
+import { RebootLock } from "../lock";
 import { type EventType, SluiceError, errorMessage } from "../ports";
 import type { WindowSpec } from "../window";
 import type { AgentDeps, AgentMemory, Tick, TickContext } from "./context";
@@ -22,7 +22,7 @@ import { tickRebooting } from "./tick-rebooting";
 import { tickRecovering } from "./tick-recovering";
 import { tickReleasing } from "./tick-releasing";
 import { tickDraining } from "./tick-draining";
-import { leaveQueue, tickIdle, tickPending } from "./tick-pending";
+import { leaveQueue, queuePosition, tickIdle, tickPending } from "./tick-pending";
 import { StatusWriter } from "./status-file";
 import { renderMessage } from "../notify/template";
 import { windowFit } from "../window";
@@ -226,10 +226,7 @@ export class Agent {
     if (pauseKey(view.paused) !== this.pauseSeen) return this.latch.wake();
     // The queue position is a gauge: kept current here, O(log n), without a tick.
     const m = this.deps.metrics;
-    if (m?.queuePosition && this.mem.acquiring) {
-      const { position } = queueStanding(this.o.node, view, view.holders, new Set(), 0);
-      m.queuePosition(position >= 0 ? position : null);
-    }
+    if (m?.queuePosition && this.mem.acquiring) m.queuePosition(queuePosition(this.lock, this.o.node));
   }
 
   /** Gauges that follow the world rather than a transition: cheap, in memory, set once a tick. */

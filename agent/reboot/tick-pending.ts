@@ -108,10 +108,16 @@ export async function tickPending(s: PendingState, ctx: TickContext): Promise<Ti
   // the metric's (the agent sets it on each event) and `sluice status` computes it from the
   // Leases it reads, so a long queue does not rewrite status.json on every host at every take.
   const view = lock.view();
-  const standing = queueStanding(ctx.node, view, view.holders, new Set(), 0);
-  deps.metrics?.queuePosition?.(standing.position >= 0 ? standing.position : null);
+  deps.metrics?.queuePosition?.(queuePosition(lock, ctx.node));
   const paused = view.paused ? `; group ${settings.group} is paused by ${view.paused.by || "an operator"}` : "";
   return { to: s, waiting: `${QUEUED}${paused}` };
+}
+
+/** This node's place among the live waiters (0: next), null when it is not queued: the metric's value. */
+export function queuePosition(lock: Pick<TickContext["lock"], "view">, node: string): number | null {
+  const view = lock.view();
+  const { position } = queueStanding(node, view, view.holders, new Set(), 0);
+  return position >= 0 ? position : null;
 }
 
 /** The status line of a queued node; `sluice status` adds the position it reads from the Leases. */
