@@ -44,9 +44,10 @@ export async function openWatch<T>(
   const stop = () => end();
   let idle: NodeJS.Timeout | undefined;
   const idleMs = (options.timeoutSeconds ?? 600) * 1000 + IDLE_SLACK_MS;
+  // refresh() re-arms the same timer: a new one per chunk showed in the profile of a long queue.
   const touch = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => end(), idleMs);
+    if (idle) idle.refresh();
+    else idle = setTimeout(() => end(), idleMs);
   };
 
   if (options.signal?.aborted) {

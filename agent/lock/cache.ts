@@ -62,8 +62,13 @@ export class LeaseCache {
 
   /** Starts listing and watching; resolves once the first list is in (or the cache is closed). */
   start(signal?: AbortSignal): Promise<void> {
-    signal?.addEventListener("abort", () => this.close(), { once: true });
+    this.onStop(signal);
     return this.resume();
+  }
+
+  /** Closes the cache when `signal` aborts, without starting it. */
+  onStop(signal?: AbortSignal): void {
+    signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
   /** Whether the cache is listing and watching (not suspended, not closed). */

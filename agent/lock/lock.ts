@@ -1,7 +1,8 @@
 /**
  * The reboot semaphore of one group: takes a slot in queue order, renews it, changes its phase,
- * releases it. All state comes from one watched cache; every write is optimistic (409: re-read,
- * decide again). The decisions themselves live in decide.ts.
+ * releases it. All state comes from one watched cache (two watches: the queue, and the slots, which
+ * a waiter far back in the queue stops watching); every write is optimistic (409: re-read, decide
+ * again). The decisions themselves live in decide.ts.
  */
 import type { Logger } from "../log";
 import type { Clock } from "../ports/clock";
@@ -9,11 +10,12 @@ import { SluiceError } from "../ports/errors";
 import type { EventRecorder } from "../ports/events";
 import { KubeError } from "../kube/errors";
 import type { Kube, V1Lease } from "../kube/types";
-import { type CacheChange, LeaseCache } from "./cache";
+import type { CacheChange } from "./cache";
+import { GroupCache } from "./group-cache";
 import { type NodeAbsence, type SlotVerdict, concurrencyMismatches, isNodeGone, isSlotFree, overdueHeads, queueStanding, shouldITry } from "./decide";
 import { type GroupView, GroupIndex, validLease } from "./group-view";
 import { releasedSlot, renewedSlot, takenSlot, waiterLease } from "./leases";
-import { groupSelector, slotName, waiterName } from "./names";
+import { pauseName, slotName, waiterName } from "./names";
 import { type LockPhase, type SlotRecord, roleOf } from "./record";
 import { isTransient, retryDelayMs } from "./retry";
 
@@ -38,6 +40,11 @@ export interface LockOptions {
   headGraceMs?: number;
   /** Server-side timeout of the Lease watch. Default 3600 s. */
   watchTimeoutSeconds?: number;
+  /**
+   * A waiter far back in the queue, not watching the slots, looks at them anyway when the queue
+   * ahead of it has not moved for this long (longer the further back it is). Default 10 min.
+   */
+  queueStallMs?: number;
   random?: () => number;
 }
 
@@ -84,12 +91,14 @@ function aborted(signal: AbortSignal): Promise<never> {
 const DONE = "done";
 
 export class RebootLock {
-  readonly cache: LeaseCache;
+  readonly cache: GroupCache;
   private readonly absent = new Map<string, NodeAbsence>();
   private readonly nextNodeCheck = new Map<string, number>();
   /** Waiters this host judged stale, by node, with the waiter Lease version that was judged. */
   private readonly stale = new Map<string, string>();
   private progress = { key: "", at: 0 };
+  /** The estimated place from which a narrow waiter, its queue standing still, went to look at the slots. */
+  private lookedFrom: number | undefined;
   private readonly warned = new Set<string>();
   private writes: Promise<unknown> = Promise.resolve();
   private renewing: AbortController | undefined;
@@ -103,10 +112,10 @@ export class RebootLock {
   constructor(options: LockOptions, private readonly deps: LockDeps) {
     validate(options);
     const renewDeadlineMs = options.renewDeadlineMs ?? (options.lockTtlMs > 0 ? Math.min(30_000, Math.floor((options.lockTtlMs * 2) / 3)) : 30_000);
-    this.o = { nodeGoneGraceMs: 30_000, nodeCheckIntervalMs: 60_000, headGraceMs: 15_000, watchTimeoutSeconds: 3600, ...options, renewDeadlineMs };
-    this.cache = new LeaseCache(deps.kube, deps.clock, deps.log, {
+    this.o = { nodeGoneGraceMs: 30_000, nodeCheckIntervalMs: 60_000, headGraceMs: 15_000, watchTimeoutSeconds: 3600, queueStallMs: 600_000, ...options, renewDeadlineMs };
+    this.cache = new GroupCache(deps.kube, deps.clock, deps.log, {
       namespace: options.namespace,
-      labelSelector: groupSelector(options.group),
+      group: options.group,
       watchTimeoutSeconds: this.o.watchTimeoutSeconds,
       random: options.random,
     });
@@ -122,9 +131,12 @@ export class RebootLock {
     });
   }
 
-  /** Lists and starts watching; resumes renewing a slot this node already holds (after a restart). */
+  /**
+   * Lists and watches the slots; resumes renewing a slot this node already holds (after a
+   * restart). The queue is listed when this node queues (acquire).
+   */
   async start(signal?: AbortSignal): Promise<void> {
-    await this.cache.start(signal);
+    await this.cache.start(signal, false);
     if (this.heldSlot()) {
       // The list just read shows this node as the holder: that is a confirmation.
       this.confirmed();
@@ -227,6 +239,24 @@ export class RebootLock {
       await this.joinQueue(req.needSince, signal);
       for (;;) {
         signal?.throwIfAborted();
+        if (!this.cache.wide) {
+          const place = this.estimatedPlace();
+          if (place < 0) {
+            this.deps.log.warning("this node's waiting Lease disappeared; joining the queue again", { group: this.o.group });
+            await this.joinQueue(req.needSince, signal);
+            continue;
+          }
+          // Far back: only a move in the queue can bring this node near the head. A queue that
+          // stands still for long may hide a stuck head only the slots show: look then too.
+          if (place >= this.nearPlaces()) {
+            if (await this.waitForChange(this.cache.version, this.stallMs(place), signal, (c) => this.mattersWhenNarrow(c))) continue;
+            // Expiry is judged by watching a slot not change for lockTtl: stay wide for that,
+            // until the queue moves.
+            this.lookedFrom = place;
+          }
+          await (signal ? Promise.race([this.cache.widen(), aborted(signal)]) : this.cache.widen());
+          continue;
+        }
         const seen = this.cache.version;
         const mine = this.heldSlot();
         if (mine) return await this.tookSlot(mine);
@@ -249,6 +279,11 @@ export class RebootLock {
             failures += 1;
             await this.deps.clock.sleep(retryDelayMs(failures, e.retryAfterMs, this.o.random), signal);
           }
+          continue;
+        }
+        if (plan.narrow && this.lookedFrom !== this.estimatedPlace()) {
+          this.lookedFrom = undefined;
+          await this.cache.narrow();
           continue;
         }
         await this.waitForChange(seen, plan.wakeInMs, signal, plan.farBack ? this.mattersFromFarBack(plan.farBack) : undefined);
@@ -305,7 +340,7 @@ export class RebootLock {
     return slot;
   }
 
-  private async plan(): Promise<{ take?: { index: number; verdict: SlotVerdict }; rejoin?: boolean; wakeInMs: number; farBack?: string[] }> {
+  private async plan(): Promise<{ take?: { index: number; verdict: SlotVerdict }; rejoin?: boolean; wakeInMs: number; farBack?: string[]; narrow?: boolean }> {
     const { clock } = this.deps;
     const view = this.view();
     let now = clock.monotonic();
@@ -359,7 +394,46 @@ export class RebootLock {
     // No slot free and too far back to take one if all were: only a freed or changed slot, or
     // moving up to the first `concurrency`, can change that (expiry is the timer's).
     const farBack = free.length === 0 && d.position >= this.o.concurrency && !view.paused ? this.slotHolders(view) : undefined;
+    // Further back still: the slots' events are not worth receiving until the queue moves up.
+    if (free.length === 0 && d.position >= this.nearPlaces()) return { wakeInMs: wake, narrow: true };
     return { wakeInMs: wake, ...(farBack ? { farBack } : {}) };
+  }
+
+  /**
+   * Places from the head within which a waiter watches the slots: twice the concurrency, so that
+   * the next `concurrency` waiters are watching even while each holder's waiting Lease is still
+   * counted ahead of them (a narrow view cannot tell a holder's waiting Lease from a waiter's).
+   */
+  private nearPlaces(): number {
+    return 2 * this.o.concurrency;
+  }
+
+  /** This node's place in the queue as a narrow view shows it: holders unknown, so never too near (-1: not queued). */
+  private estimatedPlace(): number {
+    const view = this.view();
+    return queueStanding(this.o.nodeName, view, view.holders, this.currentStale(view), 0).position;
+  }
+
+  /**
+   * How long a narrow waiter lets the queue stand still before it looks at the slots: the stall
+   * of a queue behind a dead head or a holder gone silent, which only waiters watching the slots
+   * resolve. Longer further back (the waiter next behind a stuck head looks first, and its
+   * steps unstick the queue for the others), jittered so that a queue does not look all at once.
+   * A paused group stands still on purpose: its resume is a queue event.
+   */
+  private stallMs(place: number): number {
+    if (this.view().paused) return Infinity;
+    const jitter = 0.9 + 0.2 * (this.o.random ?? Math.random)();
+    return Math.round(this.o.queueStallMs * (1 + Math.log2(1 + place / this.nearPlaces())) * jitter);
+  }
+
+  /** A narrow waiter re-plans on a relist, on its own Lease, on a pause or resume, and when it comes near the head. */
+  private mattersWhenNarrow(change: CacheChange | undefined): boolean {
+    if (!change || change.name === waiterName(this.o.group, this.o.nodeName)) return true;
+    const lease = change.lease;
+    if (lease && roleOf(lease) === "pause") return true;
+    if (!lease && change.name === pauseName(this.o.group)) return true;
+    return this.estimatedPlace() < this.nearPlaces();
   }
 
   private slotHolders(view: GroupView): string[] {
@@ -588,6 +662,14 @@ export class RebootLock {
 
   private async leaveQueue(): Promise<void> {
     const name = waiterName(this.o.group, this.o.nodeName);
+    if (!this.cache.queue.active) {
+      // Started holding (a restart mid-reboot) without listing the queue: this node's own waiting
+      // Lease, if one was left, goes by name; nobody else writes it.
+      await this.deps.kube.deleteLease(this.o.namespace, name).catch((err: unknown) => {
+        if (!(err instanceof KubeError && err.code === "not-found")) throw err;
+      });
+      return;
+    }
     for (let attempt = 1; attempt <= 5; attempt++) {
       const cur = this.cache.get(name);
       if (!cur) return;
@@ -602,22 +684,24 @@ export class RebootLock {
     }
   }
 
-  private waitForChange(seen: number, ms: number, signal?: AbortSignal, matters?: (change: CacheChange | undefined) => boolean): Promise<void> {
+  /** Resolves true on a change that matters, false when `ms` ran out first. */
+  private waitForChange(seen: number, ms: number, signal?: AbortSignal, matters?: (change: CacheChange | undefined) => boolean): Promise<boolean> {
     // A fake clock resolves even a zero sleep only when advanced: do not ask it for one.
-    if (this.cache.version !== seen || ms <= 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+    if (this.cache.version !== seen) return Promise.resolve(true);
+    if (ms <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
       const timer = new AbortController();
-      const finish = (err?: unknown) => {
+      const finish = (err: unknown, changed: boolean) => {
         off();
         timer.abort(DONE);
         signal?.removeEventListener("abort", onAbort);
         if (err !== undefined) reject(err);
-        else resolve();
+        else resolve(changed);
       };
-      const onAbort = () => finish(signal?.reason ?? new Error("aborted"));
-      const off = this.cache.onChange((change) => (!matters || matters(change)) && finish());
+      const onAbort = () => finish(signal?.reason ?? new Error("aborted"), false);
+      const off = this.cache.onChange((change) => (!matters || matters(change)) && finish(undefined, true));
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (Number.isFinite(ms)) this.deps.clock.sleep(ms, timer.signal).then(() => finish(), () => {});
+      if (Number.isFinite(ms)) this.deps.clock.sleep(ms, timer.signal).then(() => finish(undefined, false), () => {});
     });
   }
 

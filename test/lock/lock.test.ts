@@ -162,6 +162,38 @@ describe("fair queue", () => {
     }
   });
 
+  it("a waiter more than twice the concurrency back does not watch the slots: it hears no holder's step, and watches again as it comes near", async () => {
+    const waiters = Array.from({ length: 6 }, (_, i) => `w${i}`);
+    await sim(["holder", ...waiters]);
+    const holder = lock("holder");
+    await holder.start();
+    await holder.acquire({ needSince: NEED - 1, bootId: "b" });
+    const locks = waiters.map((n) => lock(n));
+    // What each waiter's cache hears of the slot Leases.
+    const slotEvents = new Map(waiters.map((n) => [n, 0]));
+    locks.forEach((l, i) => l.cache.onChange((c) => c?.lease?.metadata?.labels?.["sluice.dev/role"] === "slot" && slotEvents.set(waiters[i]!, slotEvents.get(waiters[i]!)! + 1)));
+    await Promise.all(locks.map((l) => l.start()));
+    const got = locks.map((l, i) => l.acquire({ needSince: NEED + i, bootId: "b" }));
+    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 6, 10_000, "all queued");
+    await settled(env);
+    // One slot: places 0 and 1 watch the slots, 2 and beyond only the queue.
+    expect(locks.map((l) => l.cache.wide)).toEqual([true, true, false, false, false, false]);
+    expect(server.openWatches).toBe(2 * 3 + 4);
+    slotEvents.forEach((_, k) => slotEvents.set(k, 0));
+    await holder.setPhase("draining");
+    await holder.setPhase("rebooting");
+    await settled(env);
+    expect(Object.fromEntries(slotEvents)).toEqual({ w0: 2, w1: 2, w2: 0, w3: 0, w4: 0, w5: 0 });
+    // Each take moves the queue up one place; the waiter that comes within two places watches
+    // the slots again before its turn, and every one is served in order of need.
+    await holder.release();
+    for (const [i, l] of locks.entries()) {
+      expect((await run(env, got[i]!, 60_000)).holder).toBe(`w${i}`);
+      if (i + 2 < locks.length) await until(() => locks[i + 2]!.cache.wide, 5000, `w${i + 2} watching the slots`);
+      await l.release();
+    }
+  });
+
   it("serves waiters in order of need, whatever order they started in, with one write per take", async () => {
     const nodes = Array.from({ length: 20 }, (_, i) => `n${i}`);
     await sim(["holder", ...nodes]);
@@ -300,6 +332,40 @@ describe("reclaiming", () => {
     expect(stored("sluice-default-1")!.spec.holderIdentity).toBe("y");
   });
 
+  it("a live waiter behind dead ones, too far back to watch the slots, looks at them once the queue has stood still for queueStall, and takes the expired slot", async () => {
+    await sim(["a", "b"]);
+    const a = lock("a", { lockTtlMs: 60_000 });
+    await a.start();
+    await a.acquire({ needSince: NEED, bootId: "b" });
+    await a.stop(); // crashed: no more renewals
+    // Two waiting Leases left ahead of b by agents that no longer run: b's narrow view counts it third.
+    for (const [node, at] of [["ghost1", NEED + 1], ["ghost2", NEED + 2]] as const) {
+      server.apply({
+        apiVersion: "coordination.k8s.io/v1", kind: "Lease",
+        metadata: { name: `sluice-default-wait-${node}`, namespace: "sluice", labels: { "sluice.dev/group": "default", "sluice.dev/role": "waiter" } },
+        spec: { holderIdentity: node, acquireTime: new Date(at).toISOString().replace("Z", "000Z") },
+      });
+    }
+    const b = lock("b", { lockTtlMs: 60_000, queueStallMs: 600_000 });
+    await b.start();
+    let got = false;
+    const acquired = b.acquire({ needSince: NEED + 3, bootId: "b" }).then((s) => ((got = true), s));
+    await settled(env);
+    expect(b.cache.wide).toBe(false);
+    const t0 = env.clock.monotonic();
+    // a's slot expired long ago, but b does not watch the slots: nothing moves in its queue.
+    await pass(env, 15 * 60_000);
+    expect(got).toBe(false);
+    // 10 min × (1 + log2(1 + 2/2)) = 20 min, ±10 %: b looks, watches a's slot not change for
+    // lockTtl (60 s), steps past each ghost after its headGrace (15 s), and takes.
+    expect((await run(env, acquired, 15 * 60_000)).holder).toBe("b");
+    const waited = env.clock.monotonic() - t0;
+    expect(waited).toBeGreaterThanOrEqual(18 * 60_000 + 90_000);
+    expect(waited).toBeLessThanOrEqual(22 * 60_000 + 90_000);
+    expect(stored("sluice-default-wait-ghost1")).toBeUndefined();
+    expect(stored("sluice-default-wait-ghost2")).toBeUndefined();
+  });
+
   it("expires a silent holder after lockTtl on the observer's monotonic clock, whatever the holder's wall clock", async () => {
     await sim(["a", "b"]);
     const ca = new SimClock(Date.UTC(2026, 0, 5, 9, 10)); // a's wall clock runs 10 minutes ahead
@@ -382,14 +448,41 @@ describe("pause", () => {
 });
 
 describe("idle load", () => {
-  it("an agent with nothing to do makes about one request an hour", async () => {
-    await sim([]);
+  it("a started lock watches only the slots, about one request an hour, both halves while queued, and none once suspended", async () => {
+    await sim(["a", "b"]);
     const a = lock("a");
     await a.start();
     server.faults.resetCounters();
     await pass(env, 3 * 3600_000);
-    // The watch opened right after start, then one re-watch per server-side watch timeout
-    // (3600 s, jittered by ±10 % with the lock's seeded randomness): nothing else in 3 hours.
-    expect(server.faults.counters()).toEqual({ "watch leases": 4 });
+    // The slots' watch, renewed once per server-side watch timeout (3600 s, jittered by ±10 %):
+    // 2 to 4 requests in 3 hours, and nothing else. The queue is not listed until a node queues.
+    const counts = () => {
+      const { "watch leases": watches = 0, ...other } = server.faults.counters();
+      return { watches, other };
+    };
+    expect(counts().other).toEqual({});
+    expect(counts().watches).toBeGreaterThanOrEqual(2);
+    expect(counts().watches).toBeLessThanOrEqual(4);
+    expect(server.openWatches).toBe(1);
+    // Queued behind a holder: the queue's watch too.
+    const b = lock("b");
+    await b.start();
+    await b.acquire({ needSince: NEED, bootId: "b" });
+    const waiting = a.acquire({ needSince: NEED + 1, bootId: "b" });
+    await settled(env);
+    expect(server.openWatches).toBe(4); // a's two and the holder's two
+    server.faults.resetCounters();
+    await pass(env, 3 * 3600_000);
+    // Next in line, a looks at its holder's Node every nodeCheckInterval (60 s).
+    expect(counts().other).toEqual({ "get nodes": 180 });
+    expect(counts().watches).toBeGreaterThanOrEqual(4 * 2);
+    expect(counts().watches).toBeLessThanOrEqual(4 * 4);
+    await b.release();
+    await run(env, waiting);
+    await a.release();
+    await Promise.all([a.suspend(), b.suspend()]);
+    server.faults.resetCounters();
+    await pass(env, 3 * 3600_000);
+    expect(server.faults.counters()).toEqual({});
   });
 });

@@ -59,14 +59,22 @@ export async function rollout(fleet: Fleet, o: RolloutOptions = {}): Promise<Rol
     if (stagger <= 0 || i === 0) stage();
     else void fleet.clock.sleep(i * stagger, fleet.stopping).then(stage, () => {});
   });
-  const finished = () =>
-    staged === names.length &&
-    names.every((n) => {
-      const h = fleet.host(n);
-      if (broken.has(n)) return h.broken;
-      return fleet.observer.record(n).reboots >= 1 && !h.down && h.agent?.started === true && h.agent.current().phase === "idle";
-    }) &&
-    fleet.slotHolders().every((h) => broken.has(h));
+  const done = (n: string) => {
+    const h = fleet.host(n);
+    if (broken.has(n)) return h.broken;
+    return fleet.observer.record(n).reboots >= 1 && !h.down && h.agent?.started === true && h.agent.current().phase === "idle";
+  };
+  // Asked after every step of the clock: hosts found done are skipped until the last one is,
+  // and then all are asked again (a host can be undone: its agent restarting), so a thousand-host
+  // rollout does not ask a thousand hosts per step.
+  let cursor = 0;
+  const finished = () => {
+    if (staged !== names.length) return false;
+    while (cursor < names.length && done(names[cursor]!)) cursor += 1;
+    if (cursor < names.length) return false;
+    cursor = 0;
+    return names.every(done) && fleet.slotHolders().every((h) => broken.has(h));
+  };
   if (o.speed) await pace(fleet, o.speed, finished, o);
   else await fleet.runUntil(finished, "the rollout to finish", { ...(o.maxMs ? { maxMs: o.maxMs } : {}), ...(o.onStep ? { onStep: o.onStep } : {}) });
   return summarize(fleet, t0, real0, requests0, broken);
