@@ -30,7 +30,6 @@ export interface HandlerDeps {
   random: () => number;
   faults: Faults;
   users: Map<string, SimUser>;
-  bookmarkIntervalMs: number;
   serverAddress(): string;
   /** Registers a token minted by the TokenRequest API. */
   addUser(user: SimUser): void;
@@ -180,7 +179,6 @@ async function respond(req: IncomingMessage, res: ServerResponse, deps: HandlerD
         return serveWatch(reg, t, q, res, {
           clock: deps.clock,
           random: deps.random,
-          bookmarkIntervalMs: deps.bookmarkIntervalMs,
           closeAfterMs: deps.faults.closeWatchAfterMs(resourceLabel),
           onOpen: () => deps.watchers.open++,
           onClose: () => deps.watchers.open--,

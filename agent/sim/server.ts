@@ -78,7 +78,7 @@ export class SimServer {
     this.store = new Store(options.historyLimit ?? 1000);
     this.registry = new Registry(this.store, this.clock, this.profile, options.random);
     this.faults = new Faults(options.random);
-    this.hub = new WatchHub(this.store);
+    this.hub = new WatchHub(this.store, { clock: this.clock, everyMs: options.bookmarkIntervalMs ?? 60_000 });
     this.adminToken = options.adminToken ?? randomBytes(24).toString("base64url");
     this.addUser({ token: this.adminToken, name: "admin", groups: ["system:masters"] });
     for (const u of options.users ?? []) this.addUser(u);
@@ -97,7 +97,6 @@ export class SimServer {
         random: options.random ?? Math.random,
         faults: this.faults,
         users: this.users,
-        bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
         serverAddress: () => `127.0.0.1:${this.port}`,
         addUser: (u) => this.users.set(u.token, u),
         watchers: this.watchers,
@@ -124,6 +123,7 @@ export class SimServer {
   }
 
   async stop(): Promise<void> {
+    this.hub.stop();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }

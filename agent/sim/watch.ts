@@ -16,7 +16,6 @@ export interface WatchOptions {
   clock: Clock;
   /** The server's random source: the timeout of a watch that asked for none. */
   random: () => number;
-  bookmarkIntervalMs: number;
   /** Fault injection: end the stream after this many ms (null: never early). */
   closeAfterMs: number | null;
   onOpen(): void;
@@ -128,13 +127,18 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
   }
   const key = `${t.version}|${t.namespace}|${labelText ?? ""}|${fieldText ?? ""}`;
   const namespace = t.def.namespaced ? t.namespace : "";
-  membership = opts.hub.join({ storage: t.def.storage, key, namespace, name: pinnedName(fieldText), line: eventLine }, { res });
+  const bookmarkLine = () => {
+    const object = { kind: t.def.kind, apiVersion: groupVersion(t.def.group, t.version), metadata: { resourceVersion: String(reg.store.currentRv()), creationTimestamp: null }, ...emptyShape(t.def.kind) };
+    return JSON.stringify({ type: "BOOKMARK", object }) + "\n";
+  };
+  const bookmarks = q.get("allowWatchBookmarks") === "true";
+  // Periodic bookmarks are the hub's (one clock sleep and one chunk for every watch).
+  membership = opts.hub.join({ storage: t.def.storage, key, namespace, name: pinnedName(fieldText), line: eventLine, bookmark: bookmarkLine }, { res, bookmarks });
 
   const bookmark = () => {
     if (closed) return;
     membership?.flush();
-    const object = { kind: t.def.kind, apiVersion: groupVersion(t.def.group, t.version), metadata: { resourceVersion: String(reg.store.currentRv()), creationTimestamp: null }, ...emptyShape(t.def.kind) };
-    res.write(JSON.stringify({ type: "BOOKMARK", object }) + "\n");
+    res.write(bookmarkLine());
   };
   const timeoutS = q.get("timeoutSeconds");
   // Without timeoutSeconds the real server picks a random 30–60 min (minRequestTimeout × [1, 2)).
@@ -143,15 +147,5 @@ export function serveWatch(reg: Registry, t: Target, q: URLSearchParams, res: Se
   const after = (ms: number, fn: () => void) => opts.clock.sleep(ms, abort.signal).then(fn, () => {});
   after(timeoutMs, () => close(true));
   if (opts.closeAfterMs !== null) after(opts.closeAfterMs, () => close(true));
-  if (q.get("allowWatchBookmarks") === "true") {
-    if (timeoutMs > 2000) after(timeoutMs - 2000, bookmark);
-    // On a grid of the server's clock shared by every watch (the real watch cache buckets its
-    // bookmarks by the second, about a minute apart): a simulated fleet's thousands of watches
-    // then wake the clock once per interval, not each at its own instant.
-    const periodic = () => {
-      const every = opts.bookmarkIntervalMs;
-      after(every - (opts.clock.monotonic() % every), () => (bookmark(), !closed && periodic()));
-    };
-    periodic();
-  }
+  if (bookmarks && timeoutMs > 2000) after(timeoutMs - 2000, bookmark);
 }

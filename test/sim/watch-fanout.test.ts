@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SimServer } from "../../agent/sim";
 import { Store } from "../../agent/sim/store";
 import { WatchHub } from "../../agent/sim/watch-hub";
+import { FakeClock } from "../../agent/ports/fake-clock";
 import { pinnedName } from "../../agent/sim/watch";
 
 let server: SimServer | undefined;
@@ -127,7 +128,38 @@ describe("WatchHub", () => {
     const writes: string[] = [];
     return { res: { destroyed: false, writableEnded: false, socket: null, write: (b: Buffer) => writes.push(b.toString()) } as unknown as ServerResponse, writes };
   };
-  const spec = (store: string) => ({ storage: store, key: "k", namespace: "ns", name: "", line: (ev: { obj: { metadata: { name?: string } } }) => `${ev.obj.metadata.name}\n` });
+  const spec = (store: string) => ({ storage: store, key: "k", namespace: "ns", name: "", line: (ev: { obj: { metadata: { name?: string } } }) => `${ev.obj.metadata.name}\n`, bookmark: () => `BOOKMARK ${store}\n` });
+
+  it("sends periodic bookmarks on a shared grid with one clock sleep for every watch, only to members that asked, after their pending events", async () => {
+    const store = new Store();
+    const clock = new FakeClock(Date.UTC(2026, 0, 5));
+    const hub = new WatchHub(store, { clock, everyMs: 60_000 });
+    const [a, b, c] = [fakeRes(), fakeRes(), fakeRes()];
+    await clock.advance(25_000);
+    const ma = hub.join(spec("/x"), { ...a, bookmarks: true });
+    hub.join(spec("/x"), b); // did not ask
+    hub.join(spec("/y"), { ...c, bookmarks: true });
+    expect(clock.pending).toBe(1);
+    store.write("/x", "ADDED", { metadata: { name: "one", namespace: "ns" } });
+    // The grid instant (60 s), not 60 s after each join; the event still pending goes first.
+    await clock.advance(34_999);
+    expect(a.writes).toEqual(["one\n"]);
+    await clock.advance(1);
+    expect(a.writes).toEqual(["one\n", "BOOKMARK /x\n"]);
+    expect(b.writes).toEqual(["one\n"]);
+    expect(c.writes).toEqual(["BOOKMARK /y\n"]);
+    await clock.advance(60_000);
+    expect(a.writes.filter((w) => w.startsWith("BOOKMARK"))).toHaveLength(2);
+    // Nobody left asking: the hub stops sleeping.
+    ma.leave();
+    await clock.advance(60_000);
+    expect(a.writes.filter((w) => w.startsWith("BOOKMARK"))).toHaveLength(2);
+    expect(c.writes).toHaveLength(3);
+    hub.stop();
+    await clock.advance(60_000);
+    expect(c.writes).toHaveLength(3);
+    expect(clock.pending).toBe(0);
+  });
 
   it("writes a turn's events once per member as one buffer, and nothing twice to a member joining mid-turn", async () => {
     const store = new Store();
