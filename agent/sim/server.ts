@@ -115,7 +115,11 @@ export class SimServer {
   async start(): Promise<this> {
     await new Promise<void>((resolve, reject) => {
       this.http.once("error", reject);
-      this.http.listen(this.options.port ?? 0, "127.0.0.1", () => resolve());
+      // A simulated fleet connects by the thousand in one turn; beyond the accept queue (Node's
+      // default backlog is 511) the kernel drops the SYN and the client retries it a second
+      // later, so a fleet's start stood idle for seconds at a time. The kernel caps this at
+      // net.core.somaxconn.
+      this.http.listen({ port: this.options.port ?? 0, host: "127.0.0.1", backlog: 65_535 }, () => resolve());
     });
     this.port = (this.http.address() as AddressInfo).port;
     this.log.info("sim API server listening", { url: this.url });
