@@ -235,6 +235,7 @@ export class RebootLock {
     const held = this.heldSlot();
     if (held) return held;
     let failures = 0;
+    this.lookedFrom = undefined;
     try {
       await this.joinQueue(req.needSince, signal);
       for (;;) {

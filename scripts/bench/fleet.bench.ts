@@ -71,9 +71,9 @@ const suite: BenchSuite = {
     const out: Figure[] = [];
     for (const [n, c] of [[100, 1], [100, 5]] as const) if (want(`fleet.makespan.${n}.c${c}`)) out.push(...(await makespan(n, c)));
     // The two 1000-node rollouts side by side, one per core (see fleet-rollout.ts). They take
-    // about 15 minutes together on this 2-core machine (docs/development/fleet.md: every Lease
-    // event goes to every waiting agent over HTTP), more than the whole bench may: they run when
-    // asked for by name (--only fleet.makespan.1000) or with SLUICE_BENCH_FLEET_1000=1.
+    // about 6 minutes together on this 2-core machine (docs/development/fleet.md), which with the
+    // rest would make the bench longer than it may take: they run when asked for by name
+    // (--only fleet.makespan.1000) or with SLUICE_BENCH_FLEET_1000=1.
     const asked = process.env.SLUICE_BENCH_FLEET_1000 === "1" || Boolean(only?.startsWith("fleet.makespan.1000"));
     const big = ([[1000, 1], [1000, 5]] as const).filter(([n, c]) => asked && want(`fleet.makespan.${n}.c${c}`));
     for (const figures of await Promise.all(big.map(([n, c]) => inWorker(n, c)))) out.push(...figures);
