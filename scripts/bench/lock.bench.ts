@@ -56,7 +56,9 @@ async function handovers(n: number, measured: number): Promise<Figure[]> {
 
   phase(`${n}: holder ready`);
   const locks = nodes.map((node) => lockFor(kube, node));
-  for (let i = 0; i < n; i += 50) await Promise.all(locks.slice(i, i + 50).map((l) => l.start()));
+  // Started, then listing the queue too, as an agent does when it is about to queue (a started
+  // lock lists only the slots).
+  for (let i = 0; i < n; i += 50) await Promise.all(locks.slice(i, i + 50).map((l) => l.start().then(() => l.resume())));
   phase(`${n}: agents started`);
   // The waiting Leases are written before the agents wait, as if they had queued over the past
   // hours: otherwise joining costs n² re-decisions in this one process (on real hosts each agent
