@@ -250,7 +250,7 @@ export class RebootLock {
           // Far back: only a move in the queue can bring this node near the head. A queue that
           // stands still for long may hide a stuck head only the slots show: look then too.
           if (place >= this.nearPlaces()) {
-            if (await this.waitForChange(this.cache.version, this.stallMs(place), signal, (c) => this.mattersWhenNarrow(c))) continue;
+            if (await this.waitForChange(this.cache.version, this.stallMs(place), signal, (c) => this.mattersWhenNarrow(c, place))) continue;
             // Expiry is judged by watching a slot not change for lockTtl: stay wide for that,
             // until the queue moves.
             this.lookedFrom = place;
@@ -428,13 +428,17 @@ export class RebootLock {
     return Math.round(this.o.queueStallMs * (1 + Math.log2(1 + place / this.nearPlaces())) * jitter);
   }
 
-  /** A narrow waiter re-plans on a relist, on its own Lease, on a pause or resume, and when it comes near the head. */
-  private mattersWhenNarrow(change: CacheChange | undefined): boolean {
+  /**
+   * A narrow waiter re-plans on a relist, on its own Lease, on a pause or resume, and when its
+   * place changes: near the head it watches the slots again, and anywhere a queue that moved
+   * starts its stall time again (joins behind it change nothing).
+   */
+  private mattersWhenNarrow(change: CacheChange | undefined, place: number): boolean {
     if (!change || change.name === waiterName(this.o.group, this.o.nodeName)) return true;
     const lease = change.lease;
     if (lease && roleOf(lease) === "pause") return true;
     if (!lease && change.name === pauseName(this.o.group)) return true;
-    return this.estimatedPlace() < this.nearPlaces();
+    return this.estimatedPlace() !== place;
   }
 
   private slotHolders(view: GroupView): string[] {

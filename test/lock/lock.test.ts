@@ -194,6 +194,39 @@ describe("fair queue", () => {
     }
   });
 
+  it("a waiter far back in a queue that keeps moving never looks at the slots: each move starts its stall time again", async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `m${i}`);
+    await sim(["holder", ...names]);
+    const holder = lock("holder");
+    await holder.start();
+    await holder.acquire({ needSince: NEED - 1, bootId: "b" });
+    const locks = names.map((n) => lock(n));
+    await Promise.all(locks.map((l) => l.start()));
+    const got = locks.map((l, i) => l.acquire({ needSince: NEED + i, bootId: "b" }));
+    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 8, 10_000, "all queued");
+    await settled(env);
+    const last = locks[7]!;
+    expect(last.cache.wide).toBe(false);
+    const lists = last.cache.slots.stats.lists;
+    // Each holder keeps its slot 8 minutes. m7, 7 places back, would look after about 32 minutes
+    // (10 min × (1 + log2(1 + 7/2))) of a queue standing still; this one moves every 8.
+    let current = holder;
+    for (let i = 0; i < 5; i++) {
+      await pass(env, 8 * 60_000);
+      await current.release();
+      expect((await run(env, got[i]!, 60_000)).holder).toBe(`m${i}`);
+      current = locks[i]!;
+    }
+    // 40 minutes, and m7 now 2 places back: still not near enough, and it never listed the slots.
+    expect(last.cache.slots.stats.lists).toBe(lists);
+    expect(last.cache.wide).toBe(false);
+    await current.release();
+    for (let i = 5; i < 8; i++) {
+      expect((await run(env, got[i]!, 60_000)).holder).toBe(`m${i}`);
+      await locks[i]!.release();
+    }
+  });
+
   it("serves waiters in order of need, whatever order they started in, with one write per take", async () => {
     const nodes = Array.from({ length: 20 }, (_, i) => `n${i}`);
     await sim(["holder", ...nodes]);
