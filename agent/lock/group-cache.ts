@@ -28,8 +28,6 @@ function inQueue(lease: V1Lease): boolean {
 export class GroupCache {
   readonly queue: LeaseCache;
   readonly slots: LeaseCache;
-  /** Whether the slots half is meant to run (it is, unless the lock narrowed it or the cache is suspended). */
-  private wantSlots = true;
 
   constructor(kube: Kube, clock: Clock, log: Logger, options: GroupCacheOptions) {
     const { group, ...rest } = options;
@@ -46,19 +44,13 @@ export class GroupCache {
    * waits: resume() brings it). Resolves once the lists are in.
    */
   async start(signal?: AbortSignal, queueToo = true): Promise<void> {
-    this.wantSlots = true;
     this.queue.onStop(signal);
     await Promise.all([queueToo ? this.queue.resume() : undefined, this.slots.start(signal)]);
   }
 
-  /** Whether either half is being watched (the cache is neither suspended nor closed). */
-  get active(): boolean {
-    return this.queue.active || this.slots.active;
-  }
-
-  /** Whether the slots are being watched too: only then are holders and free slots known. */
+  /** Whether the slots are being watched: only then are holders and free slots known. */
   get wide(): boolean {
-    return this.wantSlots && this.slots.active;
+    return this.slots.active;
   }
 
   /** Stops both watches and forgets everything (an idle node). */
@@ -68,19 +60,16 @@ export class GroupCache {
 
   /** Watches both halves again; resolves once both lists are in. */
   resume(): Promise<void> {
-    this.wantSlots = true;
     return Promise.all([this.queue.resume(), this.slots.resume()]).then(() => {});
   }
 
   /** Stops watching the slots (and forgets them) while the queue stays watched. */
   narrow(): Promise<void> {
-    this.wantSlots = false;
     return this.slots.suspend();
   }
 
   /** Watches the slots again; resolves once their list is in. */
   widen(): Promise<void> {
-    this.wantSlots = true;
     return this.slots.resume();
   }
 

@@ -51,23 +51,32 @@ function scale(agents: number): Promise<Figure[]> {
   });
 }
 
+/** Whole name parts: --only fleet.makespan.100 must not run fleet.makespan.1000.*. */
+const wanted = (only: string | undefined) => (name: string) => !only || only === "fleet" || name === only || name.startsWith(`${only}.`) || only.startsWith(`${name}.`);
+
 const suite: BenchSuite = {
   prefix: "fleet",
+  // Makespans are in simulated time, requests are counts, and the scale run's memory is that of a
+  // process of its own after a GC: none of it depends on how busy the cores are.
+  steady: true,
   async run(only?: string): Promise<Figure[]> {
-    // Whole name parts: --only fleet.makespan.100 must not run fleet.makespan.1000.*.
-    const want = (name: string) => !only || only === "fleet" || name === only || name.startsWith(`${only}.`) || only.startsWith(`${name}.`);
+    const want = wanted(only);
     const out: Figure[] = [];
     for (const [n, c] of [[100, 1], [100, 5]] as const) if (want(`fleet.makespan.${n}.c${c}`)) out.push(...(await makespan(n, c)));
-    // The two 1000-node rollouts side by side, one per core (see fleet-rollout.ts). They take
-    // about 6 minutes together on this 2-core machine (docs/development/fleet.md), which with the
-    // rest would make the bench longer than it may take: they run when asked for by name
-    // (--only fleet.makespan.1000) or with SLUICE_BENCH_FLEET_1000=1.
-    const asked = process.env.SLUICE_BENCH_FLEET_1000 === "1" || Boolean(only?.startsWith("fleet.makespan.1000"));
-    const big = ([[1000, 1], [1000, 5]] as const).filter(([n, c]) => asked && want(`fleet.makespan.${n}.c${c}`));
-    for (const figures of await Promise.all(big.map(([n, c]) => inWorker(n, c)))) out.push(...figures);
     // 2000 by issue 15; SLUICE_BENCH_FLEET_AGENTS picks another size.
     if (want("fleet.scale") || want("fleet.requests_per_agent_hour")) out.push(...(await scale(Number(process.env.SLUICE_BENCH_FLEET_AGENTS ?? 2000))));
     return out;
+  },
+  /**
+   * The two 1000-node rollouts, side by side in worker threads (see fleet-rollout.ts): about 5
+   * minutes on this 2-core machine (docs/development/fleet.md), beside the steady suites.
+   * SLUICE_BENCH_FLEET_1000=0 leaves them out.
+   */
+  async background(only?: string): Promise<Figure[]> {
+    if (process.env.SLUICE_BENCH_FLEET_1000 === "0") return [];
+    const want = wanted(only);
+    const big = ([[1000, 1], [1000, 5]] as const).filter(([n, c]) => want(`fleet.makespan.${n}.c${c}`));
+    return (await Promise.all(big.map(([n, c]) => inWorker(n, c)))).flat();
   },
 };
 export default suite;

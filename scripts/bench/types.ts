@@ -18,6 +18,14 @@ export interface BenchSuite {
   prefix: string;
   /** Optional finer selection: the runner passes the --only prefix so a suite can skip work. */
   run(only?: string): Promise<Figure[]>;
+  /**
+   * Every figure comes out the same however busy the cores are: simulated time, counts, memory of
+   * a process of its own after a GC. The runner runs these suites last, beside the background work,
+   * and everything timed before it starts.
+   */
+  steady?: boolean;
+  /** Work (in worker threads) that the runner starts once only steady suites remain, and awaits at the end. */
+  background?(only?: string): Promise<Figure[]>;
 }
 
 /** A figure with a baseline and an upper-bound goal on the ratio or the value. */
