@@ -206,7 +206,11 @@ export class GroupIndex {
       const w = p.waiter;
       if (this.byNode.get(w.node) === w) this.byNode.delete(w.node);
       const i = queueIndex(this.waiters, w);
-      if (this.waiters[i] === w) this.waiters.splice(i, 1);
+      // The head leaves most (it took a slot): shift() is O(1) in V8, splice(0, 1) moves the queue.
+      if (this.waiters[i] === w) {
+        if (i === 0) this.waiters.shift();
+        else this.waiters.splice(i, 1);
+      }
     } else if (p.paused) this.paused = undefined;
     else if (p.foreign) {
       const i = this.foreign.indexOf(p.foreign);
