@@ -13,9 +13,8 @@ const SEED = 17;
 
 const suite: BenchSuite = {
   prefix: "chaos",
-  // Counts and simulated time. The agents' 500 ms request timeout is real time, but a request to
-  // the in-process server answers in a few ms even on a shared core.
-  steady: true,
+  // Not steady: the agents' 500 ms request timeout is real time, and beside the 1000-node
+  // rollouts the chaos makespan came out 1.81× the fault-free one (1.51 and 1.54 on a quiet machine).
   async run(): Promise<Figure[]> {
     const clean = await chaosRun({ hosts: HOSTS, seed: SEED, faultFree: true });
     await clean.fleet.stop();
