@@ -34,6 +34,27 @@ afterEach(async () => {
 
 const stored = (name: string) => server.store.get(LEASES, `sluice/${name}`);
 
+/** Waiting Leases in the store. */
+const queued = () => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length;
+
+/**
+ * A holder on the one slot and `names` queued behind it in that order of need, settled.
+ * `before` sees each lock before it starts (to listen to its cache from the first list).
+ */
+async function queueBehindHolder(names: string[], before: (l: RebootLock, i: number) => void = () => {}) {
+  await sim(["holder", ...names]);
+  const holder = lock("holder");
+  await holder.start();
+  await holder.acquire({ needSince: NEED - 1, bootId: "b" });
+  const locks = names.map((n) => lock(n));
+  locks.forEach(before);
+  await Promise.all(locks.map((l) => l.start()));
+  const got = locks.map((l, i) => l.acquire({ needSince: NEED + i, bootId: "b" }));
+  await until(() => queued() === names.length, 10_000, "all queued");
+  await settled(env);
+  return { holder, locks, got };
+}
+
 describe("take, phase, release", () => {
   it("writes the slot with 6-digit MicroTime, holder facts in annotations, and clears it on release", async () => {
     await sim(["a"]);
@@ -138,14 +159,14 @@ describe("fair queue", () => {
     await Promise.all([first.start(), second.start()]);
     const firstGot = first.acquire({ needSince: NEED, bootId: "b" });
     const secondGot = second.acquire({ needSince: NEED + 1, bootId: "b" });
-    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 2, 10_000, "two queued");
+    await until(() => queued() === 2, 10_000, "two queued");
     await settled(env);
     const before = { ...plans };
     // Fifteen waiters join behind, and the holder renews: nothing "second" can act on.
     const rest = behind.map((n) => lock(n));
     await Promise.all(rest.map((l) => l.start()));
     const restGot = rest.map((l, i) => l.acquire({ needSince: NEED + 10 + i, bootId: "b" }));
-    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 17, 10_000, "all queued");
+    await until(() => queued() === 17, 10_000, "all queued");
     await holder.renew();
     await settled(env);
     expect(plans.second).toBe(before.second);
@@ -164,18 +185,11 @@ describe("fair queue", () => {
 
   it("a waiter more than twice the concurrency back does not watch the slots: it hears no holder's step, and watches again as it comes near", async () => {
     const waiters = Array.from({ length: 6 }, (_, i) => `w${i}`);
-    await sim(["holder", ...waiters]);
-    const holder = lock("holder");
-    await holder.start();
-    await holder.acquire({ needSince: NEED - 1, bootId: "b" });
-    const locks = waiters.map((n) => lock(n));
     // What each waiter's cache hears of the slot Leases.
     const slotEvents = new Map(waiters.map((n) => [n, 0]));
-    locks.forEach((l, i) => l.cache.onChange((c) => c?.lease?.metadata?.labels?.["sluice.dev/role"] === "slot" && slotEvents.set(waiters[i]!, slotEvents.get(waiters[i]!)! + 1)));
-    await Promise.all(locks.map((l) => l.start()));
-    const got = locks.map((l, i) => l.acquire({ needSince: NEED + i, bootId: "b" }));
-    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 6, 10_000, "all queued");
-    await settled(env);
+    const { holder, locks, got } = await queueBehindHolder(waiters, (l, i) =>
+      l.cache.onChange((c) => c?.lease?.metadata?.labels?.["sluice.dev/role"] === "slot" && slotEvents.set(waiters[i]!, slotEvents.get(waiters[i]!)! + 1)),
+    );
     // One slot: places 0 and 1 watch the slots, 2 and beyond only the queue.
     expect(locks.map((l) => l.cache.wide)).toEqual([true, true, false, false, false, false]);
     expect(server.openWatches).toBe(2 * 3 + 4);
@@ -195,16 +209,7 @@ describe("fair queue", () => {
   });
 
   it("a waiter far back in a queue that keeps moving never looks at the slots: each move starts its stall time again", async () => {
-    const names = Array.from({ length: 8 }, (_, i) => `m${i}`);
-    await sim(["holder", ...names]);
-    const holder = lock("holder");
-    await holder.start();
-    await holder.acquire({ needSince: NEED - 1, bootId: "b" });
-    const locks = names.map((n) => lock(n));
-    await Promise.all(locks.map((l) => l.start()));
-    const got = locks.map((l, i) => l.acquire({ needSince: NEED + i, bootId: "b" }));
-    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 8, 10_000, "all queued");
-    await settled(env);
+    const { holder, locks, got } = await queueBehindHolder(Array.from({ length: 8 }, (_, i) => `m${i}`));
     const last = locks[7]!;
     expect(last.cache.wide).toBe(false);
     const lists = last.cache.slots.stats.lists;
@@ -244,7 +249,7 @@ describe("fair queue", () => {
       served.push(n);
       await l.release();
     });
-    await until(() => server.store.list(LEASES, "sluice").filter((l) => l.metadata.labels["sluice.dev/role"] === "waiter").length === 20, 10_000, "all queued");
+    await until(() => queued() === 20, 10_000, "all queued");
     server.faults.resetCounters();
     await holder.release();
     // Fake time stands still: every hand-over happens on a watch event, none waits for headGrace.
