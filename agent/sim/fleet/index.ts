@@ -5,6 +5,6 @@ export { FleetObserver, type NodeRecord } from "./observer";
 export { SimClock } from "./sim-clock";
 export { seeded, jittered } from "./random";
 export { severed, counted, severedClock } from "./severed";
-export { rollout, endViolations, type RolloutOptions, type RolloutSummary } from "./rollout";
+export { rollout, endViolations, idleSlotMs, type RolloutOptions, type RolloutSummary } from "./rollout";
 export { FaultProxy, FAULT_KINDS, type FaultKind, type FaultProxyOptions } from "./fault-proxy";
 export { chaosRun, type ChaosKind, type ChaosOptions, type ChaosResult } from "./chaos";
