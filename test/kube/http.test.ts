@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { HttpKube, KubeError, type V1Lease, resolveKubeconfig } from "../../agent/kube";
 import { type Pki, makePki } from "./pki";
 
@@ -241,6 +241,38 @@ describe("watch streams", () => {
     const r = await watch(write);
     expect(r.outcome).toMatch(/^unavailable: /);
     expect(r.outcome).toMatch(message);
+  });
+
+  it("a peer gone silent (no FIN, no bytes) ends the watch after timeoutSeconds plus a minute; each chunk re-arms that", async () => {
+    let res!: ServerResponse;
+    handler = (_q, r) => {
+      res = r;
+      r.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+      r.write(line("ADDED", lease("a", "11")));
+    };
+    const got: string[] = [];
+    const arrived = () => new Promise<void>((r) => { const n = got.length; const poll = () => (got.length > n ? r() : setImmediate(poll)); poll(); });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let first = arrived();
+      const w = await client({ "insecure-skip-tls-verify": true }).watchLeases("sluice", { timeoutSeconds: 5 }, (t, l) => got.push(`${t} ${l.metadata?.resourceVersion}`));
+      let ended = false;
+      void w.done.then(() => (ended = true));
+      await first;
+      await vi.advanceTimersByTimeAsync(40_000);
+      first = arrived();
+      res.write(line("BOOKMARK", { kind: "Lease", apiVersion: "coordination.k8s.io/v1", metadata: { resourceVersion: "12" }, spec: {} }));
+      await first;
+      // 80 s since the first line, 40 since the bookmark: still open.
+      await vi.advanceTimersByTimeAsync(40_000);
+      expect(ended).toBe(false);
+      await vi.advanceTimersByTimeAsync(25_000 + 1);
+      await w.done;
+      expect(got).toEqual(["ADDED 11", "BOOKMARK 12"]);
+    } finally {
+      vi.useRealTimers();
+      res.destroy();
+    }
   });
 
   it("stop() ends it cleanly; an aborted signal before the call opens nothing", async () => {
