@@ -6,6 +6,7 @@
  */
 import * as v from "./values";
 import type { Parser } from "./values";
+import type { WindowSpec } from "../window/window";
 
 interface KeyDef<T> {
   parse: Parser<T>;
@@ -19,15 +20,8 @@ interface KeyDef<T> {
 
 const key = <T>(parse: Parser<T>, def: T, doc: string, extra: Partial<KeyDef<T>> = {}): KeyDef<T> => ({ parse, default: def, doc, ...extra });
 
-export interface WindowConfig {
-  days: number[];
-  startSec: number;
-  endSec?: number;
-  lengthSec?: number;
-  timeZone: string;
-  /** kured's window rule (end second included, the instant's own weekday): set for startTime/endTime/rebootDays. */
-  kured?: boolean;
-}
+/** A maintenance window as configured: the window module's own spec (agent/window/window.ts). */
+export type WindowConfig = WindowSpec;
 
 const ALL_DAYS = [0, 1, 2, 3, 4, 5, 6];
 

@@ -27,6 +27,24 @@ function lock(...args: Parameters<typeof makeLock> extends [unknown, ...infer R]
   return l;
 }
 
+/** Nodes a and b; a holds the one slot (in `phase`, if given), b has queued behind it. */
+async function aHoldsBWaits(phase?: Parameters<RebootLock["setPhase"]>[0]) {
+  await sim();
+  addNode(server, "a");
+  addNode(server, "b");
+  const a = lock("a");
+  await a.start();
+  await a.acquire({ needSince: NEED, bootId: "x" });
+  if (phase) await a.setPhase(phase);
+  const b = lock("b");
+  await b.start();
+  const got = b.acquire({ needSince: NEED + 1, bootId: "y" });
+  got.catch(() => {});
+  await settled(env);
+  expect(server.store.get(LEASES, "sluice/sluice-default-wait-b")).toBeDefined();
+  return { a, b, got };
+}
+
 afterEach(async () => {
   server.faults.rules = [];
   await Promise.all(locks.splice(0).map((l) => l.stop()));
@@ -62,19 +80,7 @@ describe("lock regressions", () => {
   });
 
   it("does not take over a live holder on a node-gone verdict that is older than a pause", async () => {
-    await sim();
-    addNode(server, "a");
-    addNode(server, "b");
-    const a = lock("a");
-    await a.start();
-    await a.acquire({ needSince: NEED, bootId: "x" });
-    await a.setPhase("rebooting");
-    const b = lock("b");
-    await b.start();
-    const got = b.acquire({ needSince: NEED + 1, bootId: "y" });
-    got.catch(() => {});
-    await settled(env);
-    expect(server.store.get(LEASES, "sluice/sluice-default-wait-b")).toBeDefined();
+    const { b } = await aHoldsBWaits("rebooting");
     // b's writes of the slot fail for now (an API server in trouble): its take cannot land.
     server.faults.rules = [{ verb: "update", resource: "leases", errorRate: 1, code: 500 }];
     // a's Node is deleted while it reboots (cloud controller), b sees it gone ...
@@ -115,17 +121,7 @@ describe("lock regressions", () => {
   });
 
   it("a waiter whose waiting Lease is deleted joins again and is served", async () => {
-    await sim();
-    addNode(server, "a");
-    addNode(server, "b");
-    const a = lock("a");
-    await a.start();
-    await a.acquire({ needSince: NEED, bootId: "x" });
-    const b = lock("b");
-    await b.start();
-    const got = b.acquire({ needSince: NEED + 1, bootId: "y" });
-    await settled(env);
-    expect(server.store.get(LEASES, "sluice/sluice-default-wait-b")).toBeDefined();
+    const { a, got } = await aHoldsBWaits();
     await kube.deleteLease("sluice", "sluice-default-wait-b");
     await until(() => Boolean(server.store.get(LEASES, "sluice/sluice-default-wait-b")), 5000, "b queued again");
     await a.release();
