@@ -2,20 +2,13 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { CliContext } from "../../agent/cli/context";
 import { main } from "../../agent/cli/main";
-import { Logger } from "../../agent/log";
-import { Capture, tempDir } from "../helpers/tmp";
+import { tempDir } from "../helpers/tmp";
+import { cliContext } from "../helpers/cli";
 
 const KURED_VALUES = new URL("../../../shared/fixtures/kured-values.yaml", import.meta.url).pathname;
 
-function context(env: Record<string, string> = {}) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const controller = new AbortController();
-  const ctx: CliContext = { env, stdout, stderr, log: new Logger({ sink: stderr, journald: true }), signal: controller.signal };
-  return { ctx, stdout, stderr, controller };
-}
+const context = cliContext;
 
 describe("sluice CLI", () => {
   it("--help lists the commands and exits 0", async () => {

@@ -8,19 +8,12 @@ import { join } from "node:path";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CliContext } from "../../agent/cli/context";
 import { main } from "../../agent/cli/main";
-import { Logger } from "../../agent/log";
 import { SimCluster, SimServer } from "../../agent/sim";
-import { Capture, tempDir } from "../helpers/tmp";
+import { tempDir } from "../helpers/tmp";
+import { cliContext } from "../helpers/cli";
 
-function context(env: Record<string, string> = {}) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const controller = new AbortController();
-  const ctx: CliContext = { env, stdout, stderr, log: new Logger({ sink: stderr, journald: true }), signal: controller.signal };
-  return { ctx, stdout, stderr, controller };
-}
+const context = cliContext;
 
 async function freePort(): Promise<number> {
   const s = createServer();

@@ -5,18 +5,12 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KUBE_VERSIONS as CLI_VERSIONS } from "../../agent/cli/commands/sim";
-import type { CliContext } from "../../agent/cli/context";
 import { main } from "../../agent/cli/main";
-import { Logger } from "../../agent/log";
 import { KUBE_VERSIONS } from "../../agent/sim";
-import { Capture, tempDir } from "../helpers/tmp";
+import { tempDir } from "../helpers/tmp";
+import { cliContext } from "../helpers/cli";
 
-function context() {
-  const stderr = new Capture();
-  const controller = new AbortController();
-  const ctx: CliContext = { env: {}, stdout: new Capture(), stderr, log: new Logger({ sink: stderr, journald: true }), signal: controller.signal };
-  return { ctx, stderr, controller };
-}
+const context = () => cliContext();
 
 /** Starts `sim serve` through main(); resolves with its kubeconfig once it is ready. */
 async function serve(args: string[]) {

@@ -1,21 +1,15 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CliContext } from "../../agent/cli/context";
 import { main } from "../../agent/cli/main";
 import { drainNode } from "../../agent/drain";
 import { nodeFs } from "../../agent/host";
-import { Logger } from "../../agent/log";
 import { drainReport, initialState, StateStore } from "../../agent/reboot";
 import { addPdb, drive, startSim, type Harness } from "../drain/harness";
-import { Capture, tempDir } from "../helpers/tmp";
+import { tempDir } from "../helpers/tmp";
+import { cliContext } from "../helpers/cli";
 
-function context() {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const ctx: CliContext = { env: {}, stdout, stderr, log: new Logger({ sink: stderr }), signal: new AbortController().signal };
-  return { ctx, stdout, stderr };
-}
+const context = () => cliContext({}, { log: {} });
 
 let h: Harness | undefined;
 afterEach(async () => {

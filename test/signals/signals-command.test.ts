@@ -3,18 +3,12 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { signalsCommand } from "../../agent/cli/commands/signals";
-import type { CliContext } from "../../agent/cli/context";
-import { Logger } from "../../agent/log";
-import { Capture, tempDir } from "../helpers/tmp";
+import { tempDir } from "../helpers/tmp";
 import { FakeUpdateEngine, hasDbusDaemon, NEED_REBOOT, PrivateBus } from "./dbus-harness";
 import { eventually } from "./helpers";
+import { cliContext } from "../helpers/cli";
 
-function context(env: Record<string, string | undefined>, signal = new AbortController().signal) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const ctx: CliContext = { env, stdout, stderr, log: new Logger({ sink: stderr, format: "json", level: "debug" }), signal };
-  return { ctx, stdout, stderr };
-}
+const context = (env: Record<string, string | undefined>, signal?: AbortSignal) => cliContext(env, { log: { format: "json", level: "debug" }, ...(signal ? { signal } : {}) });
 
 /** Every test runs with a config path of its own, so the machine's /etc/sluice never leaks in. */
 function baseArgs(dir: string): string[] {
