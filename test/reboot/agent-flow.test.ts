@@ -115,8 +115,7 @@ describe("the agents of a group", () => {
     await fleet.until(() => a.agent?.nodeWatch.current()?.metadata?.annotations?.["sluice.dev/inhibit"] !== undefined, "the annotation seen");
     a.signals.set(true);
     await fleet.until(() => a.agent?.current().phase === "pending", "pending");
-    await fleet.clock.advance(30 * 60_000);
-    for (let i = 0; i < 20; i++) await fleet.clock.advance(60_000);
+    await fleet.pass(50 * 60_000);
     expect(fleet.reboots).toEqual([]);
     expect(fleet.slotHolders()).toEqual([]);
     expect(fleet.events.filter((e) => e.reason === "RebootInhibited").map((e) => e.message)).toEqual(["Reboot inhibited: Node annotation sluice.dev/inhibit: database migration"]);
@@ -134,7 +133,7 @@ describe("the agents of a group", () => {
     await fleet.until(() => a.agent?.started === true, "started");
     a.signals.set(true);
     await fleet.until(() => a.agent?.current().phase === "draining" && fleet!.node("node-a").spec?.unschedulable === true, "draining");
-    await fleet.clock.advance(10_000);
+    await fleet.pass(10_000);
     const lease = fleet.lease("sluice-default-0");
     fleet.server.registry.writeInternal("coordination.k8s.io/leases", { ...lease, spec: { ...lease.spec, holderIdentity: undefined } });
     await fleet.until(() => a.agent?.current().phase === "pending", "queued again");
@@ -155,11 +154,11 @@ describe("reboot and recovery", () => {
     await fleet.until(() => a.agent?.started === true, "started");
     a.signals.set(true);
     await fleet.until(() => a.rebootCalls === 1, "the first reboot command");
-    await fleet.clock.advance(4 * 60_000);
+    await fleet.pass(4 * 60_000);
     expect(a.rebootCalls).toBe(1);
     await fleet.until(() => a.rebootCalls === 2, "the retry");
     await fleet.until(() => fleet!.events.some((e) => e.reason === "RebootNotHappening"), "the report", { stepMs: 10_000 });
-    for (let i = 0; i < 30; i++) await fleet.clock.advance(60_000);
+    await fleet.pass(30 * 60_000);
     expect(a.rebootCalls).toBe(2);
     expect(fleet.events.filter((e) => e.reason === "RebootNotHappening")).toHaveLength(1);
     expect(fleet.events.filter((e) => e.reason === "RebootRetried")).toHaveLength(1);
@@ -260,7 +259,7 @@ describe("start-up", () => {
     fleet.server.store.write("/nodes", "DELETED", fleet.node("node-a"));
     const a = fleet.host("node-a");
     a.start();
-    for (let i = 0; i < 10; i++) await fleet.clock.advance(1000);
+    await fleet.pass(10_000, 1000);
     expect(a.agent?.started).toBe(false);
     expect(a.logs.lines.filter((l) => l.includes("waiting for this host's Node to be registered"))).toHaveLength(1);
     fleet.cluster.addNode("node-a");

@@ -24,7 +24,7 @@ async function cycle(crashAfter?: { kind: "save" | "write"; n: number }) {
   a.version = "4459.2.1";
   await fleet.until(() => fleet!.reboots.length >= 1 && a.agent?.started === true && a.agent.current().phase === "idle" && fleet!.slotHolders().length === 0, "the cycle to end", { maxMs: 3600_000 });
   // Let anything a crash left behind show itself.
-  for (let i = 0; i < 5; i++) await fleet.clock.advance(60_000);
+  await fleet.pass(5 * 60_000);
   return { a, fleet };
 }
 

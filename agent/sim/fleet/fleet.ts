@@ -250,6 +250,20 @@ export class Fleet implements HostFleet {
   }
 
   /**
+   * Lets `ms` of simulated time pass in steps of `stepMs`, settling the agents' I/O after each
+   * (`quiesce`): what a test asserts afterwards ("still not rebooted", "told once") then holds
+   * however slowly the machine answered, instead of racing requests still in flight.
+   */
+  async pass(ms: number, stepMs = 60_000): Promise<void> {
+    await this.quiesce();
+    for (let left = ms; left > 0; left -= stepMs) {
+      await this.clock.advance(Math.min(stepMs, left));
+      await this.quiesce();
+    }
+    this.throwFailures();
+  }
+
+  /**
    * Discrete-event driving for large fleets: waits until the agents' requests are answered and
    * the store is still, then jumps the clock to the next sleeper, until `cond` holds. Nothing
    * happens between two sleepers but I/O, which has been waited for, so no simulated time passes
