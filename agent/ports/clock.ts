@@ -19,21 +19,27 @@ export function nextTimerMs(dueMono: number, nowMono: number): number {
   return Math.min(MAX_TIMER_MS, Math.max(0, dueMono - nowMono));
 }
 
+/**
+ * Monotonic milliseconds from process.hrtime: the `performance` global would load perf_hooks and
+ * eight more built-ins on first use, ~5 ms of an agent's start (docs/development/footprint.md).
+ */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  monotonic: () => performance.now(),
+  monotonic: monotonicMs,
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       // Infinity and NaN would otherwise reach setTimeout as 1 ms.
-      const due = Number.isFinite(ms) ? performance.now() + Math.max(0, ms) : Infinity;
+      const due = Number.isFinite(ms) ? monotonicMs() + Math.max(0, ms) : Infinity;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
         clearTimeout(timer);
         reject(signal?.reason);
       };
       const arm = () => {
-        const now = performance.now();
+        const now = monotonicMs();
         if (now >= due) {
           signal?.removeEventListener("abort", onAbort);
           return resolve();
@@ -41,6 +47,6 @@ export const systemClock: Clock = {
         timer = setTimeout(arm, nextTimerMs(due, now));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      timer = setTimeout(arm, nextTimerMs(due, performance.now()));
+      timer = setTimeout(arm, nextTimerMs(due, monotonicMs()));
     }),
 };

@@ -1,7 +1,7 @@
 /**
  * systemClock.sleep past what a Node timer holds: a huge drainTimeout used to "time out" after
  * 1 ms (Node clamps a longer timer to 1 ms), and with forceReboot reboot an undrained node.
- * Timers and performance.now are faked here: no real waiting.
+ * Timers and process.hrtime are faked here: no real waiting.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_TIMER_MS, nextTimerMs, systemClock } from "../../agent/ports/clock";
@@ -16,7 +16,7 @@ describe("systemClock.sleep", () => {
     [30 * 86_400_000],
     [400 * 86_400_000],
   ])("waits the whole %d ms, in timer-sized steps", async (ms) => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "hrtime"] });
     let done = false;
     void systemClock.sleep(ms).then(() => (done = true));
     await vi.advanceTimersByTimeAsync(1);
@@ -28,7 +28,7 @@ describe("systemClock.sleep", () => {
   });
 
   it("rejects with the signal's reason when aborted mid-way", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "hrtime"] });
     const ac = new AbortController();
     const p = systemClock.sleep(3 * MAX_TIMER_MS, ac.signal);
     await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 5);
