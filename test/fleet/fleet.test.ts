@@ -55,9 +55,10 @@ describe("a rollout in the fleet simulator", () => {
     expect(a.idealMs).toBe(5 * a.cycleMs);
     // Handovers take no simulated time; a lost race for a slot retries after a few seconds.
     expect(a.idleSlotMs).toBeLessThanOrEqual(5_000);
-    // So the makespan is within list scheduling's bound for these cycles (Graham: total / c + longest × (c−1)/c).
+    // So the makespan is within list scheduling's bound for these cycles (Graham: total / c +
+    // longest × (c−1)/c), plus the time a slot stood free while a host waited.
     expect(a.cycles).toHaveLength(15);
-    expect(a.makespanMs).toBeLessThanOrEqual(total / 3 + (Math.max(...a.cycles) * 2) / 3 + a.idleSlotMs / 3);
+    expect(a.makespanMs).toBeLessThanOrEqual(total / 3 + (Math.max(...a.cycles) * 2) / 3 + a.idleSlotMs);
     // Each host's cordon lasted at least its reboot (60 s ± 20%).
     for (const ms of Object.values(a.downtimeMs)) expect(ms).toBeGreaterThanOrEqual(48_000);
   }, 120_000);
