@@ -22,6 +22,9 @@ export function nextTimerMs(dueMono: number, nowMono: number): number {
 /**
  * Monotonic milliseconds from process.hrtime: the `performance` global would load perf_hooks and
  * eight more built-ins on first use, ~5 ms of an agent's start (docs/development/footprint.md).
+ * Its origin is the host's boot, not the process's start: nothing may read it as "time since
+ * start" (process.uptime() says that). As a number it is exact to the nanosecond for 104 days of
+ * uptime, and to a few nanoseconds for years after.
  */
 const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 

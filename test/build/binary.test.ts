@@ -126,12 +126,17 @@ describe("single executables", () => {
     let child: ReturnType<typeof spawn> | undefined;
     try {
       await expect.poll(() => serverErr, { timeout: 30_000 }).toContain("sim API server ready");
+      const spawnedAt = performance.now();
       child = spawn(amd64, ["run", "--config", join(dir, "config.yaml"), "--node-name", "node-a"], { env: { PATH: process.env.PATH, JOURNAL_STREAM: "8:1234" } });
       let out = "";
       let err = "";
       child.stdout!.on("data", (d) => (out += d));
       child.stderr!.on("data", (d) => (err += d));
       await expect.poll(() => out, { timeout: 15_000 }).toContain("sluice started");
+      // The ready line's startupMs counts from the process's start: within what this test saw.
+      const startupMs = Number(/sluice ready .*startupMs=(\d+)/.exec(out)?.[1]);
+      expect(startupMs).toBeGreaterThan(0);
+      expect(startupMs).toBeLessThanOrEqual(performance.now() - spawnedAt);
       writeFileSync(sentinel, "");
       await expect.poll(() => existsSync(calls), { timeout: 15_000 }).toBe(true);
       child.kill("SIGTERM");

@@ -94,7 +94,8 @@ export function runCommand(ctx: CliContext): Command {
         { clock: systemClock, host, fs: nodeFs, log, kube: kube.leases, nodeKube: kube.node, events, notifier: notifier ?? silentNotifier, signals, fetch: globalThis.fetch, metrics },
         { settings: s, windows: loaded.windows, node: nodeName },
       );
-      log.notice("sluice ready", { node: nodeName, group: s.group, startupMs: Math.round(systemClock.monotonic()) });
+      // Since the process started (the system clock's monotonic origin is the host's boot).
+      log.notice("sluice ready", { node: nodeName, group: s.group, startupMs: Math.round(process.uptime() * 1000) });
       await host.notifyReady();
       await agent.run(stop.signal);
     } catch (err) {
