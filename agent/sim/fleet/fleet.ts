@@ -255,6 +255,7 @@ export class Fleet implements HostFleet {
    * however slowly the machine answered, instead of racing requests still in flight.
    */
   async pass(ms: number, stepMs = 60_000): Promise<void> {
+    if (!(stepMs > 0)) throw new Error(`Fleet.pass: stepMs must be positive, not ${stepMs}`);
     await this.quiesce();
     for (let left = ms; left > 0; left -= stepMs) {
       await this.clock.advance(Math.min(stepMs, left));
